@@ -1,0 +1,124 @@
+# smss for Linux: one Makefile for every program, test and benchmark.
+#
+#   make            build every program into build/
+#   make check      install what is missing, build plain + ASan/UBSan, run every test
+#   make demo       boot smss as PID 1 in a sandbox with the embedded default configuration
+#   make bench      run every benchmark, one line per figure
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Layout: src/lib/*.c is the shared library every program links; src/<prog>/*.c is one
+# program each; tests/unit/test_*.c are cmocka programs; tests/integration/test_*.sh are
+# TAP scripts; tests/fuzz/fuzz_*.c are libFuzzer targets; bench/ holds the benchmarks.
+
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+SBINDIR    ?= $(PREFIX)/sbin
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+PAMDIR     ?= $(SYSCONFDIR)/pam.d
+
+CC      ?= cc
+B       ?= build
+SAN     ?=
+OPT     ?= -O2
+CFLAGS_BASE = -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+              -Wno-format-nonliteral -fno-strict-aliasing -D_GNU_SOURCE \
+              -Isrc/lib -I$(B)/gen -DSMSS_SYSCONFDIR='"$(SYSCONFDIR)"'
+ifeq ($(SAN),1)
+CFLAGS_BASE += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDFLAGS_SAN  = -fsanitize=address,undefined
+endif
+EXTRA_CFLAGS ?=
+ALL_CFLAGS = $(CFLAGS_BASE) $(EXTRA_CFLAGS) $(CFLAGS)
+LDLIBS   = -lhivex -levtx -ljansson -lpam -lpam_misc -lm
+ALL_LDFLAGS = $(LDFLAGS_SAN) $(LDFLAGS)
+
+PROGRAMS  := $(filter-out lib,$(notdir $(wildcard src/*)))
+LIB_SRCS  := $(wildcard src/lib/*.c)
+LIB_OBJS  := $(LIB_SRCS:src/%.c=$(B)/obj/%.o) $(B)/obj/lib/default_config_blob.o
+LIB       := $(B)/libsmss.a
+PROG_BINS := $(PROGRAMS:%=$(B)/%)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+BENCH_SRCS:= $(wildcard bench/*.c)
+BENCH_BINS:= $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
+MANPAGES  := $(wildcard man/*.[1-8])
+
+.PHONY: all tests benches check demo bench install deps fuzz clean
+all: $(PROG_BINS)
+tests: $(UNIT_BINS) $(PROG_BINS)
+benches: $(BENCH_BINS) $(PROG_BINS)
+
+$(B)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# The embedded default configuration: config/default.reg, byte for byte, in .rodata.
+$(B)/obj/lib/default_config_blob.o: config/default.reg src/lib/default_config_blob.S
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Werror,$(ALL_CFLAGS)) -DDEFAULT_REG='"config/default.reg"' -c src/lib/default_config_blob.S -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+define program_rule
+$(B)/$(1): $(patsubst src/%.c,$(B)/obj/%.o,$(wildcard src/$(1)/*.c)) $(LIB)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB) $$(LDLIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+
+$(B)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+
+$(B)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+deps:
+	@sh tools/install-deps
+
+# Plain and sanitizer builds, then every test once: units in both builds, integration
+# tests and fuzz replays against the sanitizer build. One summary line at the end.
+check: deps
+	$(MAKE) --no-print-directory tests
+	$(MAKE) --no-print-directory tests B=build-san SAN=1
+	$(MAKE) --no-print-directory fuzz-build
+	sh tests/run build build-san build-fuzz
+
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
+.PHONY: fuzz-build
+fuzz-build:
+	$(MAKE) --no-print-directory $(FUZZ_BINS)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard src/lib/*.c) $(wildcard src/lib/*.h) config/default.reg
+	$(MAKE) --no-print-directory B=build-fuzz CC=clang SAN=1 OPT=-O1 \
+	    EXTRA_CFLAGS=-fsanitize=fuzzer-no-link build-fuzz/libsmss.a
+	clang -std=gnu11 -O1 -g -D_GNU_SOURCE -Isrc/lib -fsanitize=fuzzer,address,undefined \
+	    -o $@ $< build-fuzz/libsmss.a $(LDLIBS)
+
+fuzz: fuzz-build
+	sh tests/fuzz/run-fuzz 300
+
+demo: deps all
+	sh tools/demo
+
+bench: deps benches
+	sh bench/run $(B)
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/smss
+	for p in $(PROGRAMS); do \
+	  case $$p in smssctl|smss-hunt) d=$(BINDIR);; *) d=$(SBINDIR);; esac; \
+	  install -m 0755 $(B)/$$p $(DESTDIR)$$d/$$p; done
+	for m in $(MANPAGES); do s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	if [ -f config/pam.d/smss-winlogon ]; then install -d $(DESTDIR)$(PAMDIR); \
+	  install -m 0644 config/pam.d/smss-winlogon $(DESTDIR)$(PAMDIR)/; fi
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(B) build-san build-fuzz -name '*.d' 2>/dev/null)

@@ -1,0 +1,10 @@
+/* The embedded default configuration: config/default.reg, byte for byte. */
+    .section .rodata
+    .global smss_default_reg
+    .global smss_default_reg_end
+    .balign 16
+smss_default_reg:
+    .incbin DEFAULT_REG
+smss_default_reg_end:
+    .byte 0
+    .section .note.GNU-stack,"",@progbits

@@ -1,0 +1,134 @@
+#include "utf16.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <stdint.h>
+#include <string.h>
+
+enum { CV_16_TO_8, CV_8_TO_16, CV_1252_TO_8, CV_COUNT };
+
+static iconv_t converter(int which)
+{
+    static iconv_t cache[CV_COUNT];
+    static bool opened[CV_COUNT];
+    static const char *const names[CV_COUNT][2] = {
+        {"UTF-8", "UTF-16LE"}, {"UTF-16LE", "UTF-8"}, {"UTF-8", "WINDOWS-1252"}};
+    if (!opened[which]) {
+        cache[which] = iconv_open(names[which][0], names[which][1]);
+        if (cache[which] == (iconv_t)-1)
+            return cache[which];
+        opened[which] = true;
+    }
+    iconv(cache[which], NULL, NULL, NULL, NULL); /* reset shift state */
+    return cache[which];
+}
+
+/* Convert with iconv; on an invalid sequence call on_bad (if any) to emit a replacement
+ * and skip `skip` bytes, else fail with EILSEQ. */
+static int convert(int which, const char *src, size_t len, struct buf *out, size_t out_per_in,
+                   bool latin_fallback)
+{
+    iconv_t cd = converter(which);
+    if (cd == (iconv_t)-1)
+        return -1;
+    char *in = (char *)src;
+    size_t left = len;
+    while (left > 0) {
+        if (buf_reserve(out, left * out_per_in + 8) < 0)
+            return -1;
+        char *o = out->p + out->len;
+        size_t room = out->cap - out->len - 1;
+        size_t r = iconv(cd, &in, &left, &o, &room);
+        out->len = (size_t)(o - out->p);
+        out->p[out->len] = '\0';
+        if (r != (size_t)-1)
+            break;
+        if (errno == E2BIG)
+            continue;
+        if (latin_fallback && errno == EILSEQ) {
+            /* An undefined 1252 byte: Windows maps it to the C1 control of that value. */
+            unsigned char c = (unsigned char)*in;
+            char u[2] = {(char)(0xC0 | (c >> 6)), (char)(0x80 | (c & 0x3F))};
+            if (buf_append(out, u, 2) < 0)
+                return -1;
+            in++;
+            left--;
+            continue;
+        }
+        if (errno == EINVAL)
+            errno = EILSEQ;
+        return -1;
+    }
+    return 0;
+}
+
+int utf16le_to_utf8(const void *src, size_t len, struct buf *out)
+{
+    if (len % 2) {
+        errno = EILSEQ;
+        return -1;
+    }
+    return convert(CV_16_TO_8, src, len, out, 2, false);
+}
+
+int utf8_to_utf16le(const char *src, size_t len, struct buf *out)
+{
+    return convert(CV_8_TO_16, src, len, out, 2, false);
+}
+
+int cp1252_to_utf8(const void *src, size_t len, struct buf *out)
+{
+    return convert(CV_1252_TO_8, src, len, out, 3, true);
+}
+
+size_t utf8_sequence_length(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    if (len == 0)
+        return 0;
+    unsigned c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned min;
+    if ((c & 0xE0) == 0xC0)
+        n = 1, min = 0x80, c &= 0x1F;
+    else if ((c & 0xF0) == 0xE0)
+        n = 2, min = 0x800, c &= 0x0F;
+    else if ((c & 0xF8) == 0xF0)
+        n = 3, min = 0x10000, c &= 0x07;
+    else
+        return 0;
+    if (len <= n)
+        return 0;
+    for (size_t i = 1; i <= n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        c = (c << 6) | (p[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    return n + 1;
+}
+
+bool utf8_valid(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        /* ASCII runs are the common case: skip them eight bytes at a time. */
+        while (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ull)
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
+        size_t n = utf8_sequence_length(s + i, len - i);
+        if (!n)
+            return false;
+        i += n;
+    }
+    return true;
+}
