@@ -32,10 +32,10 @@ endif
 EXTRA_CFLAGS ?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(EXTRA_CFLAGS) $(CFLAGS)
 LDLIBS   = -lhivex -levtx -ljansson -lpam -lpam_misc -lm
-ALL_LDFLAGS = $(LDFLAGS_SAN) $(LDFLAGS)
+ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS_SAN) $(LDFLAGS)
 
 PROGRAMS  := $(filter-out lib,$(notdir $(wildcard src/*)))
-LIB_SRCS  := $(wildcard src/lib/*.c)
+LIB_SRCS  ?= $(wildcard src/lib/*.c)
 LIB_OBJS  := $(LIB_SRCS:src/%.c=$(B)/obj/%.o) $(B)/obj/lib/default_config_blob.o
 LIB       := $(B)/libsmss.a
 PROG_BINS := $(PROGRAMS:%=$(B)/%)
@@ -54,10 +54,15 @@ $(B)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-# The embedded default configuration: config/default.reg, byte for byte, in .rodata.
-$(B)/obj/lib/default_config_blob.o: config/default.reg src/lib/default_config_blob.S
+# The embedded default configuration: config/default.reg with the multiarch library
+# directory filled in, byte for byte, in .rodata.
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+$(B)/gen/default.reg: config/default.reg
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -Werror,$(ALL_CFLAGS)) -DDEFAULT_REG='"config/default.reg"' -c src/lib/default_config_blob.S -o $@
+	sed 's|@MULTIARCH@|$(MULTIARCH)|g' $< >$@
+$(B)/obj/lib/default_config_blob.o: $(B)/gen/default.reg src/lib/default_config_blob.S
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Werror,$(ALL_CFLAGS)) -DDEFAULT_REG='"$(B)/gen/default.reg"' -c src/lib/default_config_blob.S -o $@
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
@@ -97,7 +102,7 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard src/lib/*.c) $(wildcard src/li
 	$(MAKE) --no-print-directory B=build-fuzz CC=clang SAN=1 OPT=-O1 \
 	    EXTRA_CFLAGS=-fsanitize=fuzzer-no-link build-fuzz/libsmss.a
 	clang -std=gnu11 -O1 -g -D_GNU_SOURCE -Isrc/lib -fsanitize=fuzzer,address,undefined \
-	    -o $@ $< build-fuzz/libsmss.a $(LDLIBS)
+	    -Wl,--as-needed -o $@ $< build-fuzz/libsmss.a $(LDLIBS)
 
 fuzz: fuzz-build
 	sh tests/fuzz/run-fuzz 300

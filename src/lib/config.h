@@ -75,7 +75,7 @@ struct smss_config {
     struct strlist exclude_from_known_dlls;
     char *known_dll_directory;              /* KnownDLLs\DllDirectory (expand) */
     struct sm_named_list known_dlls;        /* KnownDLLs\name → file */
-    bool paging_files_set;                  /* false: NT's default "?:\pagefile.sys" */
+    bool paging_files_set;                  /* false: absent, NT's default "?:\pagefile.sys" used */
     struct sm_paging_file paging_files[SM_MAX_PAGING_FILES];
     size_t npaging_files;
     struct sm_named_list dos_devices;       /* DOS Devices\name → target */
@@ -83,7 +83,8 @@ struct smss_config {
     struct strlist subsystems_required;     /* Debug Windows */
     struct strlist subsystems_optional;     /* Posix */
     struct sm_named_list subsystems;        /* SubSystems\name → command line (Kmode too) */
-    char *s0_initial_command;               /* wininit */
+    char *s0_initial_command;               /* %SystemRoot%/wininit (expand) */
+    char *initial_command;                  /* sessions >= 1: Linux\InitialCommand, winlogon */
     uint32_t number_of_initial_sessions;    /* 2 */
     /* Other keys. */
     uint32_t safeboot_option;               /* Control\SafeBoot\Option\OptionValue; 0 = none */
@@ -119,6 +120,17 @@ struct smss_config_sources {
     bool no_default;            /* start from an empty store, not the embedded default */
 };
 
+/* One default: for values absent from the store (REFERENCES §1; ours for Linux\). */
+struct sm_default {
+    const char *key;  /* canonical key path */
+    const char *name;
+    uint32_t type;
+    uint32_t dword;           /* REG_DWORD */
+    const char *text;         /* REG_SZ, REG_EXPAND_SZ */
+    const char *const *list;  /* REG_MULTI_SZ, NULL-terminated */
+};
+extern const struct sm_default smss_config_defaults[]; /* ends with key == NULL */
+
 /* The embedded default configuration, byte for byte. */
 const char *smss_default_reg(size_t *len);
 
@@ -131,6 +143,9 @@ int smss_config_load_store(struct reg_store *store, const struct smss_config_sou
 int smss_config_from_store(struct smss_config *c, const struct reg_store *store,
                            struct diags *diags);
 void smss_config_free(struct smss_config *c);
+/* Problems visible only across values (a Required subsystem with no command, ...), as
+ * warnings. */
+void smss_config_check(const struct smss_config *c, struct diags *diags);
 
 /* The keys smss reads, relative to HKLM\SYSTEM\CurrentControlSet (for the hive reader). */
 extern const char *const smss_config_system_subtrees[];

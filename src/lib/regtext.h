@@ -33,6 +33,9 @@ struct regtext_writer {
 void regtext_writer_init(struct regtext_writer *w);
 int regtext_write_comment(struct regtext_writer *w, const char *comment);
 int regtext_write_key(struct regtext_writer *w, const struct reg_key *k, bool recursive);
+/* Same, written under another path (e.g. a ControlSet001 key as CurrentControlSet). */
+int regtext_write_key_as(struct regtext_writer *w, const struct reg_key *k, const char *path,
+                         bool recursive);
 /* A key line for a path that need not exist in any store, then its values. */
 int regtext_write_key_header(struct regtext_writer *w, const char *path);
 int regtext_write_value(struct regtext_writer *w, const struct reg_value *v);

@@ -98,19 +98,32 @@ int regtext_write_value(struct regtext_writer *w, const struct reg_value *v)
     return put_hex(b, v->type, v->data, v->len, prefix);
 }
 
+int regtext_write_key_as(struct regtext_writer *w, const struct reg_key *k, const char *path,
+                         bool recursive)
+{
+    int r = regtext_write_key_header(w, path);
+    for (size_t i = 0; r == 0 && i < reg_key_value_count(k); i++)
+        r = regtext_write_value(w, reg_key_value(k, i));
+    if (r == 0)
+        r = buf_putc(&w->text, '\n');
+    for (size_t i = 0; recursive && r == 0 && i < reg_key_subkey_count(k); i++) {
+        const struct reg_key *sub = reg_key_subkey(k, i);
+        struct buf p = BUF_INIT;
+        r = buf_printf(&p, "%s\\%s", path, reg_key_name(sub));
+        if (r == 0)
+            r = regtext_write_key_as(w, sub, p.p, true);
+        buf_free(&p);
+    }
+    return r;
+}
+
 int regtext_write_key(struct regtext_writer *w, const struct reg_key *k, bool recursive)
 {
     char *path = reg_key_path(k);
     if (!path)
         return -1;
-    int r = regtext_write_key_header(w, path);
+    int r = regtext_write_key_as(w, k, path, recursive);
     free(path);
-    for (size_t i = 0; r == 0 && i < reg_key_value_count(k); i++)
-        r = regtext_write_value(w, reg_key_value(k, i));
-    if (r == 0)
-        r = buf_putc(&w->text, '\n');
-    for (size_t i = 0; recursive && r == 0 && i < reg_key_subkey_count(k); i++)
-        r = regtext_write_key(w, reg_key_subkey(k, i), true);
     return r;
 }
 

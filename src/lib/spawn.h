@@ -1,0 +1,48 @@
+/* Process creation: the one place where smss, csrss and wininit start programs.
+ *
+ * The child is set up in this order before exec: signal mask and dispositions reset
+ * (the parent may block everything for signalfd), new POSIX session, cgroup, IPC
+ * namespace, priority, user (groups, gid, uid), working directory, standard streams.
+ * A failure in the child is reported to the parent (which step, errno) through a
+ * close-on-exec pipe, so spawn_process either returns a running program or says why not. */
+#ifndef SMSS_SPAWN_H
+#define SMSS_SPAWN_H
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct spawn_request {
+    const char *path;        /* the executable; must be a path (see spawn_search_path) */
+    char *const *argv;
+    char *const *envp;       /* NULL: the caller's environment */
+    const char *cwd;         /* NULL: inherit */
+    bool set_nice;
+    int nice;                /* applied when set_nice */
+    bool new_session;        /* setsid(): the child leads a new POSIX session */
+    int fd_in, fd_out, fd_err; /* dup2'ed to 0, 1, 2; -1 keeps the parent's */
+    const char *user;        /* NULL: as the caller; else initgroups/setgid/setuid */
+    int cgroup_fd;           /* -1, or a cgroup v2 directory the child joins */
+    int ipc_ns_fd;           /* -1, or an IPC namespace the child enters (setns) */
+    int mnt_ns_fd;           /* -1, or a mount namespace the child enters (setns) */
+};
+
+/* A request with every optional field at "inherit". */
+#define SPAWN_REQUEST_INIT                                                                  \
+    {                                                                                       \
+        .fd_in = -1, .fd_out = -1, .fd_err = -1, .cgroup_fd = -1, .ipc_ns_fd = -1,         \
+        .mnt_ns_fd = -1                                                                     \
+    }
+
+struct spawn_error {
+    const char *step; /* "exec", "setuid", ... */
+    int errnum;
+};
+
+/* Start the program. 0 with *pid set, or -1 with *err saying which step failed. */
+int spawn_process(const struct spawn_request *r, pid_t *pid, struct spawn_error *err);
+
+/* Find an image as NT does for execute lists: a name with a '/' is taken as it is;
+ * otherwise each directory of search_path (':'-separated; NT's ';' accepted too) is
+ * tried for an executable regular file. Returns a malloc'd path or NULL (errno ENOENT). */
+char *spawn_search_path(const char *image, const char *search_path);
+
+#endif
