@@ -23,7 +23,7 @@ B       ?= build
 SAN     ?=
 OPT     ?= -O2
 CFLAGS_BASE = -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wformat=2 \
-              -Wno-format-nonliteral -fno-strict-aliasing -D_GNU_SOURCE \
+              -Wno-format-nonliteral -Wno-format-truncation -fno-strict-aliasing -D_GNU_SOURCE \
               -Isrc/lib -I$(B)/gen -DSMSS_SYSCONFDIR='"$(SYSCONFDIR)"'
 ifeq ($(SAN),1)
 CFLAGS_BASE += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -31,7 +31,7 @@ LDFLAGS_SAN  = -fsanitize=address,undefined
 endif
 EXTRA_CFLAGS ?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(EXTRA_CFLAGS) $(CFLAGS)
-LDLIBS   = -lhivex -levtx -ljansson -lpam -lpam_misc -lm
+LDLIBS   = -lhivex -levtx -ljansson -lpam -lpam_misc -lcrypto -lm
 ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS_SAN) $(LDFLAGS)
 
 PROGRAMS  := $(filter-out lib,$(notdir $(wildcard src/*)))
@@ -41,13 +41,15 @@ LIB       := $(B)/libsmss.a
 PROG_BINS := $(PROGRAMS:%=$(B)/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+HELPER_SRCS := $(wildcard tests/helpers/*.c)
+HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(B)/tests/helpers/%)
 BENCH_SRCS:= $(wildcard bench/*.c)
 BENCH_BINS:= $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
 MANPAGES  := $(wildcard man/*.[1-8])
 
 .PHONY: all tests benches check demo bench install deps fuzz clean
 all: $(PROG_BINS)
-tests: $(UNIT_BINS) $(PROG_BINS)
+tests: $(UNIT_BINS) $(PROG_BINS) $(HELPER_BINS)
 benches: $(BENCH_BINS) $(PROG_BINS)
 
 $(B)/obj/%.o: src/%.c
@@ -64,6 +66,9 @@ $(B)/obj/lib/default_config_blob.o: $(B)/gen/default.reg src/lib/default_config_
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Werror,$(ALL_CFLAGS)) -DDEFAULT_REG='"$(B)/gen/default.reg"' -c src/lib/default_config_blob.S -o $@
 
+# smss-hunt's baseline (rules/baseline.rules) is assembled into hunt_default_rules.o.
+$(B)/obj/lib/hunt_default_rules.o: rules/baseline.rules
+
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
@@ -77,6 +82,11 @@ $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 $(B)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+
+# Programs the integration tests drive other programs with (tests/helpers/*.c).
+$(B)/tests/helpers/%: tests/helpers/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 $(B)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)

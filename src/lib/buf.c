@@ -25,6 +25,7 @@ int buf_reserve(struct buf *b, size_t extra)
         return -1;
     b->p = p;
     b->cap = cap;
+    p[b->len] = '\0'; /* a buffer fresh from realloc is terminated too */
     return 0;
 }
 
@@ -127,6 +128,24 @@ long strlist_find_nocase(const struct strlist *l, const char *s)
         if (strcasecmp(l->v[i], s) == 0)
             return (long)i;
     return -1;
+}
+
+size_t str_copy(char *dst, size_t n, const char *src)
+{
+    size_t len = strlen(src);
+    size_t k = len < n ? len : n - 1;
+    memcpy(dst, src, k);
+    dst[k] = '\0';
+    return len;
+}
+
+size_t str_copy_field(char *dst, size_t n, const char *src, size_t src_size)
+{
+    size_t len = strnlen(src, src_size);
+    size_t k = len < n ? len : n - 1;
+    memcpy(dst, src, k);
+    dst[k] = '\0';
+    return len;
 }
 
 int read_file(const char *path, struct buf *b)

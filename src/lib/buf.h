@@ -37,6 +37,14 @@ void strlist_free(struct strlist *l);
 /* Index of the first element equal to s without ASCII case, or -1. */
 long strlist_find_nocase(const struct strlist *l, const char *s);
 
+/* Copy src into dst[n] (n > 0), cut to fit and always NUL-terminated, as strlcpy.
+ * Returns strlen(src): a result >= n means it was cut. For fixed-size message fields. */
+size_t str_copy(char *dst, size_t n, const char *src);
+/* The same for a field of a received message, which may lack its NUL: reads at most
+ * src_size bytes of src. */
+#define FIELD_COPY(dst, src) str_copy_field((dst), sizeof(dst), (src), sizeof(src))
+size_t str_copy_field(char *dst, size_t n, const char *src, size_t src_size);
+
 /* Read a whole file (regular file, pipe or device) into b. 0, or -1 with errno. */
 int read_file(const char *path, struct buf *b);
 

@@ -442,7 +442,7 @@ static int read_paging_files(const struct reader *R, const struct reg_key *mm,
             warn(R, v, "entry \"%s\" ignored: %s", l.v[i], why);
             continue;
         }
-        pf->origin = v->origin;
+        pf->origin = v ? v->origin : (struct reg_origin){0, 0}; /* NULL: the default */
         c->npaging_files++;
     }
     strlist_free(&l);
@@ -499,6 +499,8 @@ static int read_linux(const struct reader *R, const struct reg_key *k, struct sm
         read_string(R, k, "StateDirectory", &c->state_dir, NULL) < 0 ||
         read_string(R, k, "ApiGroup", &c->api_group, NULL) < 0 ||
         read_string(R, k, "PamService", &c->pam_service, NULL) < 0 ||
+        read_string(R, k, "PamConfigDirectory", &c->pam_config_directory, NULL) < 0 ||
+        read_string(R, k, "ConsoleTerminal", &c->console_terminal, NULL) < 0 ||
         read_string(R, k, "InitialCommand", &c->initial_command,
                     NULL) < 0 ||
         read_list(R, k, "ProtectedPaths", &c->protected_paths) < 0 ||
@@ -689,6 +691,8 @@ void smss_config_free(struct smss_config *c)
     free(c->state_dir);
     free(c->api_group);
     free(c->pam_service);
+    free(c->pam_config_directory);
+    free(c->console_terminal);
     strlist_free(&c->protected_paths);
     memset(c, 0, sizeof *c);
 }

@@ -107,6 +107,8 @@ struct smss_config {
     bool session_cgroup;                    /* 1 */
     char *api_group;                        /* NULL: root only */
     char *pam_service;                      /* smss-winlogon */
+    char *pam_config_directory;             /* NULL: PAM's own (/etc/pam.d) */
+    char *console_terminal;                 /* session 1's terminal; NULL: smss's own */
     struct strlist protected_paths;         /* refused as rename targets unless allowed */
 };
 

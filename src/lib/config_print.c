@@ -65,14 +65,19 @@ static int write_key(struct regtext_writer *w, const struct reg_key *k, const ch
     return r;
 }
 
-/* Keys that have defaults but are absent from the store, so their defaults show too. */
-static int write_absent_default_keys(struct regtext_writer *w, const struct reg_store *store)
+/* Keys that have defaults but are absent from the store, so their defaults show too:
+ * those below Session Manager, or the others. Each is written where the key would be
+ * written if present, so reading the output back and printing again gives the same text. */
+static int write_absent_default_keys(struct regtext_writer *w, const struct reg_store *store,
+                                     bool session_manager)
 {
     struct reg_key *root = reg_store_root((struct reg_store *)store);
     struct reg_key *sm = smss_config_sm_key(store);
     for (const struct sm_default *d = smss_config_defaults; d->key; d++) {
         if (d != smss_config_defaults && !strcasecmp(d[-1].key, d->key))
             continue; /* one header per key */
+        if (!strncasecmp(d->key, SM_KEY, strlen(SM_KEY)) != session_manager)
+            continue;
         const struct reg_key *k;
         if (!strncasecmp(d->key, SM_KEY, strlen(SM_KEY)))
             k = !sm ? NULL : d->key[strlen(SM_KEY)] ? reg_key_lookup(sm, d->key + strlen(SM_KEY) + 1) : sm;
@@ -97,7 +102,7 @@ int smss_config_print(const struct reg_store *store, struct buf *out, bool utf16
     struct reg_key *sm = smss_config_sm_key(store);
     int r = sm ? write_key(&w, sm, SM_KEY) : 0;
     if (r == 0)
-        r = write_absent_default_keys(&w, store);
+        r = write_absent_default_keys(&w, store, true);
     for (size_t i = 0; r == 0 && ccs && other_control_keys[i]; i++) {
         const struct reg_key *k = reg_key_lookup(ccs, other_control_keys[i]);
         char path[256];
@@ -108,8 +113,9 @@ int smss_config_print(const struct reg_store *store, struct buf *out, bool utf16
     }
     const struct reg_key *winlogon =
         reg_key_lookup(reg_store_root((struct reg_store *)store), SM_WINLOGON_KEY);
-    if (r == 0 && winlogon)
-        r = write_key(&w, winlogon, SM_WINLOGON_KEY);
+    if (r == 0)
+        r = winlogon ? write_key(&w, winlogon, SM_WINLOGON_KEY)
+                     : write_absent_default_keys(&w, store, false);
     if (r == 0)
         r = regtext_writer_finish(&w, utf16 ? REGTEXT_UTF16LE : REGTEXT_UTF8, out);
     regtext_writer_free(&w);

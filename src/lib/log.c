@@ -8,13 +8,10 @@
 
 static const char *log_program = "smss";
 static enum log_level log_max = LOG_LEVEL_INFO;
-static struct timespec log_start;
-
 void log_init(const char *program, enum log_level max_level)
 {
     log_program = program;
     log_max = max_level;
-    clock_gettime(CLOCK_MONOTONIC, &log_start);
 }
 
 void log_set_level(enum log_level max_level) { log_max = max_level; }
@@ -25,11 +22,11 @@ void log_msg(enum log_level level, const char *fmt, ...)
     if (level > log_max)
         return;
     int saved = errno;
+    /* Seconds since the machine booted, as the kernel's log counts: every process of the
+     * system stamps its lines on the same clock, so merged lines read in order. */
     struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (log_start.tv_sec == 0 && log_start.tv_nsec == 0)
-        log_start = now;
-    double t = (double)(now.tv_sec - log_start.tv_sec) + (now.tv_nsec - log_start.tv_nsec) / 1e9;
+    clock_gettime(CLOCK_BOOTTIME, &now);
+    double t = (double)now.tv_sec + now.tv_nsec / 1e9;
     /* One write per line, so lines of several processes on one console never interleave. */
     char line[4096];
     int n = snprintf(line, sizeof line, "[%10.6f] %s[%d]: %s: ", t, log_program, (int)getpid(),

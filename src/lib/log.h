@@ -1,5 +1,5 @@
 /* Logging: one line per event, in the order events happen, to standard error (the
- * console when smss is PID 1). Each line: "[seconds since start] prog[pid]: level: text". */
+ * console when smss is PID 1). Each line: "[seconds since boot] prog[pid]: level: text". */
 #ifndef SMSS_LOG_H
 #define SMSS_LOG_H
 

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -23,8 +24,9 @@ struct child_report {
 
 static const char *const step_names[] = {"signals", "setsid", "cgroup", "setns(ipc)",
                                          "setns(mnt)", "setpriority", "user", "chdir",
-                                         "stdio", "exec"};
-enum { S_SIGNALS, S_SETSID, S_CGROUP, S_IPC, S_MNT, S_NICE, S_USER, S_CHDIR, S_STDIO, S_EXEC };
+                                         "stdio", "exec", "TIOCSCTTY"};
+enum { S_SIGNALS, S_SETSID, S_CGROUP, S_IPC, S_MNT, S_NICE, S_USER, S_CHDIR, S_STDIO, S_EXEC,
+       S_CTTY };
 
 /* In the child: report the failed step and leave without running atexit handlers. */
 static _Noreturn void child_fail(int fd, int step)
@@ -83,6 +85,9 @@ static _Noreturn void child_main(const struct spawn_request *r, int report)
         child_fail(report, S_SIGNALS);
     if (r->new_session && setsid() < 0)
         child_fail(report, S_SETSID);
+    /* Before the user changes: taking a terminal over from another session needs root. */
+    if (r->new_session && r->controlling_tty && ioctl(r->fd_in, TIOCSCTTY, 1) < 0)
+        child_fail(report, S_CTTY);
     if (r->cgroup_fd >= 0 && join_cgroup(r->cgroup_fd) < 0)
         child_fail(report, S_CGROUP);
     if (r->ipc_ns_fd >= 0 && setns(r->ipc_ns_fd, CLONE_NEWIPC) < 0)
@@ -96,6 +101,8 @@ static _Noreturn void child_main(const struct spawn_request *r, int report)
     if (r->cwd && chdir(r->cwd) < 0)
         child_fail(report, S_CHDIR);
     if (move_fd(r->fd_in, 0) < 0 || move_fd(r->fd_out, 1) < 0 || move_fd(r->fd_err, 2) < 0)
+        child_fail(report, S_STDIO);
+    if (r->inherit_fd >= 0 && fcntl(r->inherit_fd, F_SETFD, 0) < 0)
         child_fail(report, S_STDIO);
     execve(r->path, r->argv, r->envp ? r->envp : environ);
     child_fail(report, S_EXEC);

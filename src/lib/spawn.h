@@ -1,7 +1,8 @@
 /* Process creation: the one place where smss, csrss and wininit start programs.
  *
  * The child is set up in this order before exec: signal mask and dispositions reset
- * (the parent may block everything for signalfd), new POSIX session, cgroup, IPC
+ * (the parent may block everything for signalfd), new POSIX session (and its controlling
+ * terminal), cgroup, IPC
  * namespace, priority, user (groups, gid, uid), working directory, standard streams.
  * A failure in the child is reported to the parent (which step, errno) through a
  * close-on-exec pipe, so spawn_process either returns a running program or says why not. */
@@ -18,18 +19,22 @@ struct spawn_request {
     bool set_nice;
     int nice;                /* applied when set_nice */
     bool new_session;        /* setsid(): the child leads a new POSIX session */
+    bool controlling_tty;    /* with new_session: fd_in (a terminal) becomes the session's
+                              * controlling terminal (TIOCSCTTY, taken over if need be) */
     int fd_in, fd_out, fd_err; /* dup2'ed to 0, 1, 2; -1 keeps the parent's */
     const char *user;        /* NULL: as the caller; else initgroups/setgid/setuid */
     int cgroup_fd;           /* -1, or a cgroup v2 directory the child joins */
     int ipc_ns_fd;           /* -1, or an IPC namespace the child enters (setns) */
     int mnt_ns_fd;           /* -1, or a mount namespace the child enters (setns) */
+    int inherit_fd;          /* -1, or a descriptor the program keeps, same number (as an
+                                NT handle passed to a child) */
 };
 
 /* A request with every optional field at "inherit". */
 #define SPAWN_REQUEST_INIT                                                                  \
     {                                                                                       \
         .fd_in = -1, .fd_out = -1, .fd_err = -1, .cgroup_fd = -1, .ipc_ns_fd = -1,         \
-        .mnt_ns_fd = -1                                                                     \
+        .mnt_ns_fd = -1, .inherit_fd = -1                                                  \
     }
 
 struct spawn_error {

@@ -95,6 +95,9 @@ int main(int argc, char **argv)
     }
     o.argc = argc - optind;
     o.argv = argv + optind;
+    if (o.mode == SMSS_MODE_BOOT && o.argc == 0 && getpid() == 1 &&
+        getenv("SMSS_SANDBOX_COMMAND_FD"))
+        return smss_sandbox_pid1(&o);
     if (o.mode == SMSS_MODE_BOOT && smss_is_session_child(o.argc, o.argv))
         o.mode = SMSS_MODE_SESSION_CHILD;
     if ((o.mode == SMSS_MODE_BOOT || o.mode == SMSS_MODE_CHECK_CONFIG ||

@@ -31,5 +31,7 @@ int smss_print_config(const struct smss_options *o);
 int smss_boot(const struct smss_options *o);
 int smss_session_child(const struct smss_options *o);
 int smss_sandbox(const struct smss_options *o);
+/* PID 1 of a sandbox (re-executed as a bare smss): options from the environment. */
+int smss_sandbox_pid1(struct smss_options *o);
 
 #endif

@@ -1,0 +1,63 @@
+/* The platform layer: the Linux-only system calls smss and its programs use, each in one
+ * small function, so the rest of the code reads as NT's responsibilities. */
+#ifndef SMSS_PLATFORM_H
+#define SMSS_PLATFORM_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Block these signals and return a signalfd for them (non-blocking, close-on-exec). */
+int platform_signalfd(const int *signals, size_t n);
+/* Become the reaper of orphaned descendants (when not PID 1). */
+int platform_set_subreaper(void);
+/* The NT base priority → nice mapping, the one rule: nice = 8 - priority (11 → -3,
+ * 13 → -5, 8 → 0), clamped to Linux's -20..19. */
+int platform_nice_for_priority(int nt_priority);
+int platform_set_nice(int nice);
+
+/* New namespaces for the caller (CLONE_NEW* flags). */
+int platform_unshare(int clone_flags);
+/* Make every mount private (nothing propagates back to the parent namespace). */
+int platform_mounts_private(void);
+/* Make every mount a slave (the parent's new mounts still arrive; ours do not leave). */
+int platform_mounts_slave(void);
+int platform_mount_proc(const char *where);
+int platform_mount_tmpfs(const char *where, mode_t mode);
+/* mkdir -p with mode for the directories it creates. */
+int platform_mkdir_p(const char *path, mode_t mode);
+
+/* The mount point of a writable cgroup v2 hierarchy (cached), or NULL. */
+const char *platform_cgroup2_root(void);
+/* The caller's cgroup v2 path relative to that root ("/" when at the root). */
+int platform_cgroup2_self(char *out, size_t n);
+/* Kill every process of a cgroup (cgroup.kill) and remove the directory when empty. */
+int platform_cgroup_kill(const char *dir);
+int platform_cgroup_remove(const char *dir);
+
+/* Start time of a process in clock ticks since boot (/proc/PID/stat field 22), 0 when
+ * it does not exist. With the PID this names a process uniquely (PID reuse). */
+uint64_t platform_process_start_ticks(pid_t pid);
+/* The same as CLOCK_REALTIME nanoseconds. */
+uint64_t platform_ticks_to_realtime_ns(uint64_t ticks);
+/* The process's uid (real), or -1. */
+long platform_process_uid(pid_t pid);
+/* The process's parent PID, or -1. */
+pid_t platform_process_ppid(pid_t pid);
+/* /proc/PID/exe into out, "" when unreadable. */
+void platform_process_image(pid_t pid, char *out, size_t n);
+/* /proc/PID/cmdline (NUL-separated) into out; returns its length. */
+size_t platform_process_cmdline(pid_t pid, char *out, size_t n);
+/* The process's nice value, or 0. */
+int platform_process_nice(pid_t pid);
+
+/* Every live descendant of `ancestor` (through /proc's parent links), into pids (up to
+ * max). Returns the count. */
+size_t platform_descendants(pid_t ancestor, pid_t *pids, size_t max);
+
+/* reboot(2): RB_AUTOBOOT or RB_POWER_OFF; only meaningful for a machine's PID 1. */
+int platform_reboot(bool power_off);
+/* The peer's credentials on a UNIX socket. */
+int platform_peer_cred(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
+
+#endif
