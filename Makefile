@@ -27,7 +27,9 @@ CFLAGS_BASE = -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wformat=2 \
               -Isrc/lib -I$(B)/gen -DSMSS_SYSCONFDIR='"$(SYSCONFDIR)"'
 ifeq ($(SAN),1)
 CFLAGS_BASE += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-LDFLAGS_SAN  = -fsanitize=address,undefined
+# libcrypt loaded from the start: ASan's crypt interceptors bind to the real functions at
+# startup and would call NULL when PAM's pam_unix loads libcrypt later (winlogon).
+LDFLAGS_SAN  = -fsanitize=address,undefined -Wl,--push-state,--no-as-needed -lcrypt -Wl,--pop-state
 endif
 EXTRA_CFLAGS ?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(EXTRA_CFLAGS) $(CFLAGS)

@@ -659,9 +659,9 @@ static int set_note(struct knowndlls_result *r, const char *what, int e)
 static int protect(struct knowndlls_result *r)
 {
     const char *dir = r->snapshot_dir;
-    if (mount(dir, dir, NULL, MS_BIND, NULL) < 0) {
+    if (mount(dir, dir, "none", MS_BIND, NULL) < 0) {
         set_note(r, "read-only bind mount refused", errno);
-    } else if (mount(NULL, dir, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+    } else if (mount("none", dir, "none", MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
                      NULL) < 0) {
         int e = errno;
         umount2(dir, MNT_DETACH);
@@ -715,7 +715,8 @@ int knowndlls_snapshot_with(struct knowndlls_result *r, const struct smss_config
     if (rc == 0)
         log_info("KnownDLLs: %zu libraries in %s (%s)", r->n, r->snapshot_dir,
                  r->protection == KNOWNDLLS_READONLY_MOUNT ? "read-only mount"
-                                                           : r->protection_note);
+                 : r->protection_note                     ? r->protection_note
+                                                          : "read-only mode");
     return rc;
 }
 

@@ -122,23 +122,29 @@ static void index_added(struct name_index *ix, const struct reg_key *k, size_t c
         index_insert(ix, name_at(k, count - 1), count - 1);
 }
 
+/* A stored (NUL-terminated) name equals name[0..n) without case: no strlen needed, as
+ * names hold no NUL (a shorter stored name meets its NUL where name has none). */
+static bool stored_name_equal(const char *stored, const char *name, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fold((unsigned char)stored[i]) != fold((unsigned char)name[i]))
+            return false;
+    return stored[n] == '\0';
+}
+
 static long index_find(const struct name_index *ix, const struct reg_key *k, size_t count,
                        name_at_fn name_at, const char *name, size_t n)
 {
     if (ix->slots) {
         size_t mask = ix->cap - 1, h = (size_t)name_hash(name, n) & mask;
-        for (uint32_t s; (s = ix->slots[h]) != 0; h = (h + 1) & mask) {
-            const char *cand = name_at(k, s - 1);
-            if (reg_name_equal(cand, strlen(cand), name, n))
+        for (uint32_t s; (s = ix->slots[h]) != 0; h = (h + 1) & mask)
+            if (stored_name_equal(name_at(k, s - 1), name, n))
                 return (long)(s - 1);
-        }
         return -1;
     }
-    for (size_t i = 0; i < count; i++) {
-        const char *cand = name_at(k, i);
-        if (reg_name_equal(cand, strlen(cand), name, n))
+    for (size_t i = 0; i < count; i++)
+        if (stored_name_equal(name_at(k, i), name, n))
             return (long)i;
-    }
     return -1;
 }
 

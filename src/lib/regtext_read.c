@@ -47,7 +47,7 @@ struct parser {
     const char *ls, *le; /* the current physical line, without its line break */
     unsigned line;
     enum key_state key;
-    struct buf pool, scratch;
+    struct buf pool, scratch, conv; /* conv: a "text" value as UTF-16LE */
     struct op *ops;
     size_t nops, capops;
     bool oom;
@@ -136,7 +136,9 @@ static void add_op(struct parser *P, enum op_kind kind, uint32_t type, const cha
     }
     struct op *o = &P->ops[P->nops];
     *o = (struct op){kind, type, P->line, 0, an, 0, bn};
-    if (!pool_add(P, a, an, &o->a_off) || !pool_add(P, b, bn, &o->b_off))
+    size_t nul;
+    if (!pool_add(P, a, an, &o->a_off) || !pool_add(P, "", 1, &nul) ||
+        !pool_add(P, b, bn, &o->b_off))
         return;
     P->nops++;
 }
@@ -276,10 +278,42 @@ static bool parse_hex_number(struct parser *P, const char **c, unsigned max, uin
     return true;
 }
 
+/* After an error inside a hex list: its remaining continuation lines belong to the same
+ * value, so they are passed over rather than reported again as lines of their own. */
+static bool skip_continuations(struct parser *P)
+{
+    for (;;) {
+        const char *e = P->le;
+        while (e > P->ls && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        if (e == P->ls || e[-1] != '\\' || !next_line(P))
+            return false;
+    }
+}
+
+static bool parse_hex_list(struct parser *P, const char *c);
+
 /* The comma-separated bytes of hex: and hex(N):, over continuation lines, into scratch. */
 static bool parse_hex_bytes(struct parser *P, const char *c)
 {
+    return parse_hex_list(P, c) || skip_continuations(P);
+}
+
+/* Room in scratch for every byte the rest of the line can hold (a byte takes at least
+ * one digit and a comma), so the loop below stores without checking. */
+static bool reserve_line(struct parser *P, const char *c)
+{
+    if (buf_reserve(&P->scratch, (size_t)(P->le - c) / 2 + 1) == 0)
+        return true;
+    P->oom = true;
+    return false;
+}
+
+static bool parse_hex_list(struct parser *P, const char *c)
+{
     P->scratch.len = 0;
+    if (!reserve_line(P, c))
+        return false;
     for (;;) {
         c = skip_blanks(P, c);
         if (c >= P->le || *c == ';')
@@ -295,10 +329,7 @@ static bool parse_hex_bytes(struct parser *P, const char *c)
             error_at(P, c - 2, "a byte has at most two hex digits; separate bytes with ','");
             return false;
         }
-        if (buf_putc(&P->scratch, (char)byte) < 0) {
-            P->oom = true;
-            return false;
-        }
+        P->scratch.p[P->scratch.len++] = (char)byte;
         c = skip_blanks(P, c);
         if (c >= P->le || *c == ';')
             return true;
@@ -314,6 +345,7 @@ static bool parse_hex_bytes(struct parser *P, const char *c)
         if (c < P->le && *c == '\\') {
             if (skip_blanks(P, c + 1) != P->le) {
                 error_at(P, c + 1, "text after the line continuation '\\'");
+                next_line(P); /* the next line still continues this value */
                 return false;
             }
             if (!next_line(P)) {
@@ -321,6 +353,8 @@ static bool parse_hex_bytes(struct parser *P, const char *c)
                 return false;
             }
             c = P->ls;
+            if (!reserve_line(P, c))
+                return false;
         }
     }
 }
@@ -391,16 +425,14 @@ static void parse_value_line(struct parser *P, const char *c)
     } else if (c < P->le && *c == '"') {
         if (!parse_quoted(P, &c, "the string") || !expect_line_end(P, c, "the string"))
             return;
-        struct buf u16 = BUF_INIT;
-        if (utf8_to_utf16le(P->scratch.p ? P->scratch.p : "", P->scratch.len, &u16) < 0 ||
-            buf_append(&u16, "\0", 2) < 0) {
-            buf_free(&u16);
+        P->conv.len = 0;
+        if (utf8_to_utf16le(P->scratch.p ? P->scratch.p : "", P->scratch.len, &P->conv) < 0 ||
+            buf_append(&P->conv, "\0", 2) < 0) {
             P->oom = true;
             return;
         }
         if (P->key == KEY_OK)
-            add_op(P, OP_SET, REG_SZ, name, name_len, u16.p, u16.len);
-        buf_free(&u16);
+            add_op(P, OP_SET, REG_SZ, name, name_len, P->conv.p, P->conv.len);
         return;
     } else if (starts_with_nocase(c, P->le, "dword:")) {
         c += 6;
@@ -461,15 +493,15 @@ static void parse_line(struct parser *P)
         return;
     }
     size_t before = P->diags->errors;
-    unsigned line = P->line;
+    unsigned line = P->line, col = column_of(P, c); /* before continuation lines move on */
     parse_value_line(P, c);
     if (P->diags->errors != before)
         return;
     if (P->key == NO_KEY)
-        diag_at(P->diags, DIAG_ERROR, P->file, line, column_of(P, c),
+        diag_at(P->diags, DIAG_ERROR, P->file, line, col,
                 "value before any [key] line; put a [HKEY_LOCAL_MACHINE\\...] line above it");
     else if (P->key == KEY_DELETED)
-        diag_at(P->diags, DIAG_ERROR, P->file, line, column_of(P, c),
+        diag_at(P->diags, DIAG_ERROR, P->file, line, col,
                 "value under a key deletion line [-...]; add a [key] line for it");
 }
 
@@ -590,9 +622,13 @@ static bool parse_header(struct parser *P)
     }
     error_at(P, P->ls, "expected the header line '%s' (or 'REGEDIT4'), found '%.*s'",
              HEADER_V5, (int)(n > 60 ? 60 : n), P->ls);
-    /* Go on as a version 5 file, to list the other errors too. */
-    P->p = P->ls;
-    P->line = 0;
+    /* Go on as a version 5 file, to list the other errors too; a first line that is a
+     * key (the header left out) is read as one. */
+    const char *c = skip_blanks(P, P->ls);
+    if (c < P->le && *c == '[') {
+        P->p = P->ls;
+        P->line = 0;
+    }
     return true;
 }
 
@@ -619,24 +655,14 @@ static int apply_ops(struct parser *P, struct reg_store *store)
             key = NULL;
             break;
         }
-        case OP_SET: {
-            char *name = strndup(a, o->a_len);
-            int r = name ? reg_value_set(store, key, name, o->type, P->pool.p + o->b_off,
-                                         o->b_len, origin)
-                         : -1;
-            free(name);
-            if (r < 0)
+        case OP_SET: /* a is NUL-terminated in the pool */
+            if (reg_value_set(store, key, a, o->type, P->pool.p + o->b_off, o->b_len,
+                              origin) < 0)
                 return -1;
             break;
-        }
-        case OP_DELETE_VALUE: {
-            char *name = strndup(a, o->a_len);
-            if (!name)
-                return -1;
-            reg_value_delete(key, name);
-            free(name);
+        case OP_DELETE_VALUE:
+            reg_value_delete(key, a);
             break;
-        }
         }
     }
     return 0;
@@ -654,6 +680,10 @@ int regtext_load_buffer(struct reg_store *store, const char *name, const void *d
         P.p = t;
         P.end = t + tlen;
         P.line = 0;
+        /* The operations' strings and data take about as much as the text: reserve it
+         * once rather than growing (and copying) the pool many times. */
+        if (buf_reserve(&P.pool, tlen) < 0)
+            P.oom = true;
         if (parse_header(&P))
             while (next_line(&P) && !P.oom)
                 parse_line(&P);
@@ -670,6 +700,7 @@ int regtext_load_buffer(struct reg_store *store, const char *name, const void *d
     buf_free(&text);
     buf_free(&P.pool);
     buf_free(&P.scratch);
+    buf_free(&P.conv);
     free(P.ops);
     return rc;
 }

@@ -42,6 +42,18 @@ int regtext_write_key_header(struct regtext_writer *w, const char *path)
     return buf_printf(&w->text, "[%s]\n", path);
 }
 
+/* Width of UTF-8 text in UTF-16 units, as regedit counts a line's characters. */
+static size_t text_width(const char *s, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        w += (c & 0xC0) != 0x80;   /* one per sequence start */
+        w += c >= 0xF0;            /* a surrogate pair is two */
+    }
+    return w;
+}
+
 static int put_hex(struct buf *b, uint32_t type, const uint8_t *data, size_t len,
                    size_t line_len)
 {
@@ -72,7 +84,8 @@ int regtext_write_value(struct regtext_writer *w, const struct reg_value *v)
 {
     struct buf *b = &w->text;
     size_t name_len = strlen(v->name);
-    if (memchr(v->name, '\n', name_len) || memchr(v->name, '\r', name_len)) {
+    /* A CR inside the quotes reads back as it is (only CR LF ends a line); LF cannot. */
+    if (memchr(v->name, '\n', name_len)) {
         w->skipped++;
         return buf_puts(b, "; a value whose name has a line break cannot be written in .reg "
                            "text; left out\n");
@@ -81,7 +94,7 @@ int regtext_write_value(struct regtext_writer *w, const struct reg_value *v)
     if ((name_len ? put_quoted(b, v->name, name_len) : buf_putc(b, '@')) < 0 ||
         buf_putc(b, '=') < 0)
         return -1;
-    size_t prefix = b->len - start;
+    size_t prefix = text_width(b->p + start, b->len - start);
     if (v->type == REG_SZ && regdata_is_plain_string(v->data, v->len)) {
         struct buf s = BUF_INIT;
         int r = utf16le_to_utf8(v->data, v->len - 2, &s);
@@ -101,6 +114,11 @@ int regtext_write_value(struct regtext_writer *w, const struct reg_value *v)
 int regtext_write_key_as(struct regtext_writer *w, const struct reg_key *k, const char *path,
                          bool recursive)
 {
+    if (strchr(path, '\n')) { /* a hive can hold such a name; .reg text cannot */
+        w->skipped++;
+        return buf_puts(&w->text, "; a key whose name has a line break cannot be written in "
+                                  ".reg text; left out with its subtree\n\n");
+    }
     int r = regtext_write_key_header(w, path);
     for (size_t i = 0; r == 0 && i < reg_key_value_count(k); i++)
         r = regtext_write_value(w, reg_key_value(k, i));

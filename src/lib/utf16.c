@@ -5,14 +5,13 @@
 #include <stdint.h>
 #include <string.h>
 
-enum { CV_16_TO_8, CV_8_TO_16, CV_1252_TO_8, CV_COUNT };
+enum { CV_1252_TO_8, CV_COUNT };
 
 static iconv_t converter(int which)
 {
     static iconv_t cache[CV_COUNT];
     static bool opened[CV_COUNT];
-    static const char *const names[CV_COUNT][2] = {
-        {"UTF-8", "UTF-16LE"}, {"UTF-16LE", "UTF-8"}, {"UTF-8", "WINDOWS-1252"}};
+    static const char *const names[CV_COUNT][2] = {{"UTF-8", "WINDOWS-1252"}};
     if (!opened[which]) {
         cache[which] = iconv_open(names[which][0], names[which][1]);
         if (cache[which] == (iconv_t)-1)
@@ -62,18 +61,98 @@ static int convert(int which, const char *src, size_t len, struct buf *out, size
     return 0;
 }
 
+/* The two UTF-16LE directions are plain loops rather than iconv: they carry every .reg
+ * file and every hive string, and iconv's per-call overhead dominated reading. Same rules
+ * as iconv: surrogates must pair, UTF-8 must be well-formed (no overlongs, no encoded
+ * surrogates), NUL converts like any character. */
 int utf16le_to_utf8(const void *src, size_t len, struct buf *out)
 {
     if (len % 2) {
         errno = EILSEQ;
         return -1;
     }
-    return convert(CV_16_TO_8, src, len, out, 2, false);
+    const uint8_t *s = src;
+    size_t units = len / 2;
+    if (buf_reserve(out, units * 3) < 0) /* at most 3 bytes per unit (a pair: 4 per 2) */
+        return -1;
+    unsigned char *o = (unsigned char *)out->p + out->len;
+    for (size_t i = 0; i < units; i++) {
+        /* Runs of ASCII, the bulk of .reg text, four units at a time. */
+        while (i + 4 <= units) {
+            uint64_t w;
+            memcpy(&w, s + 2 * i, 8);
+            if (w & 0xFF80FF80FF80FF80ull)
+                break;
+            o[0] = s[2 * i], o[1] = s[2 * i + 2], o[2] = s[2 * i + 4], o[3] = s[2 * i + 6];
+            o += 4;
+            i += 4;
+        }
+        if (i == units)
+            break;
+        uint32_t c = (uint32_t)s[2 * i] | (uint32_t)s[2 * i + 1] << 8;
+        if (c < 0x80) {
+            *o++ = (unsigned char)c;
+        } else if (c < 0x800) {
+            *o++ = (unsigned char)(0xC0 | c >> 6);
+            *o++ = (unsigned char)(0x80 | (c & 0x3F));
+        } else if (c < 0xD800 || c > 0xDFFF) {
+            *o++ = (unsigned char)(0xE0 | c >> 12);
+            *o++ = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            *o++ = (unsigned char)(0x80 | (c & 0x3F));
+        } else {
+            uint32_t lo = i + 1 < units ? (uint32_t)s[2 * i + 2] | (uint32_t)s[2 * i + 3] << 8 : 0;
+            if (c > 0xDBFF || lo < 0xDC00 || lo > 0xDFFF) {
+                out->p[out->len] = '\0'; /* nothing of this call kept */
+                errno = EILSEQ;
+                return -1;
+            }
+            c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
+            i++;
+            *o++ = (unsigned char)(0xF0 | c >> 18);
+            *o++ = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+            *o++ = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            *o++ = (unsigned char)(0x80 | (c & 0x3F));
+        }
+    }
+    out->len = (size_t)((char *)o - out->p);
+    out->p[out->len] = '\0';
+    return 0;
 }
 
 int utf8_to_utf16le(const char *src, size_t len, struct buf *out)
 {
-    return convert(CV_8_TO_16, src, len, out, 2, false);
+    if (buf_reserve(out, len * 2) < 0) /* at most one unit (2 bytes) per byte */
+        return -1;
+    const unsigned char *s = (const unsigned char *)src;
+    unsigned char *o = (unsigned char *)out->p + out->len;
+    for (size_t i = 0; i < len;) {
+        if (s[i] < 0x80) {
+            *o++ = s[i++];
+            *o++ = 0;
+            continue;
+        }
+        size_t n = utf8_sequence_length(src + i, len - i);
+        if (!n) {
+            out->p[out->len] = '\0'; /* nothing of this call kept */
+            errno = EILSEQ;
+            return -1;
+        }
+        uint32_t c = s[i] & (0x7F >> n);
+        for (size_t k = 1; k < n; k++)
+            c = c << 6 | (s[i + k] & 0x3F);
+        i += n;
+        if (c >= 0x10000) {
+            c -= 0x10000;
+            uint32_t hi = 0xD800 | c >> 10, lo = 0xDC00 | (c & 0x3FF);
+            *o++ = (unsigned char)hi, *o++ = (unsigned char)(hi >> 8);
+            *o++ = (unsigned char)lo, *o++ = (unsigned char)(lo >> 8);
+        } else {
+            *o++ = (unsigned char)c, *o++ = (unsigned char)(c >> 8);
+        }
+    }
+    out->len = (size_t)((char *)o - out->p);
+    out->p[out->len] = '\0';
+    return 0;
 }
 
 int cp1252_to_utf8(const void *src, size_t len, struct buf *out)

@@ -461,6 +461,8 @@ static json_t *sessions_json(void)
 
 static void query(struct client *c, const struct smapi_message *m)
 {
+    if (M.knowndlls.n && knowndlls_checksums(&M.knowndlls) < 0)
+        log_warning("KnownDLLs checksums: %s", M.knowndlls.error ? M.knowndlls.error : "failed");
     json_t *j = json_pack("{s:{s:i, s:b, s:s, s:s, s:s}, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
                           "master", "pid", (int)getpid(), "pid1", M.pid1, "runtime_dir",
                           M.runtime_dir, "state_dir", M.state_dir, "system_root", M.system_root,

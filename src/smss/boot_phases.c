@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -203,7 +204,10 @@ int phase_pending_renames(void)
 
 int phase_known_dlls(void)
 {
-    if (knowndlls_snapshot(&M.knowndlls, &M.cfg, &M.env, M.runtime_dir) < 0) {
+    /* Checksums are for people (smssctl query): computed on the first query, from the
+     * read-only copies, not on the boot path. */
+    struct knowndlls_options o = {.defer_checksums = true};
+    if (knowndlls_snapshot_with(&M.knowndlls, &M.cfg, &M.env, M.runtime_dir, &o) < 0) {
         log_error("KnownDLLs: %s", M.knowndlls.error ? M.knowndlls.error : "failed");
         return -1;
     }
@@ -213,6 +217,10 @@ int phase_known_dlls(void)
 
 int phase_paging_files(void)
 {
+    if (M.sandbox) { /* swap is the host's, whatever namespace asks for it */
+        log_info("paging files: not created in a sandbox (swap would be the host's)");
+        return 1;
+    }
     struct pagefile_options o = {.state_dir = M.state_dir, .reserve_mb = -1};
     if (pagefile_setup(&M.paging, &M.cfg, &o) < 0)
         return 1;
@@ -236,6 +244,13 @@ int phase_environment(void)
 
 int phase_kmode(void)
 {
+    if (M.sandbox && M.cfg.subsystems.n) { /* a module would be loaded into the host's kernel */
+        for (size_t i = 0; i < M.cfg.subsystems.n; i++)
+            if (!strcasecmp(M.cfg.subsystems.v[i].name, "Kmode")) {
+                log_info("Kmode: not loaded in a sandbox (the kernel is the host's)");
+                return 1;
+            }
+    }
     if (kmode_load(&M.kmode, &M.cfg, &M.env, NULL) < 0)
         return 1;
     log_result("Kmode", kmode_to_json(&M.kmode));

@@ -50,6 +50,7 @@ static void write_crash_record(const char *name, pid_t pid, int wait_status, con
 
 static _Noreturn void crash_action(void)
 {
+    master_cleanup();
     if (M.cfg.crash_action != SM_CRASH_EXIT && M.pid1 && !M.sandbox) {
         bool off = M.cfg.crash_action == SM_CRASH_POWEROFF;
         log_error("crash action: %s", off ? "power off" : "reboot");

@@ -26,6 +26,8 @@ static void usage(FILE *out)
           "Configuration (HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager):\n"
           "  -c, --config FILE.reg   read this .reg file instead of the embedded default\n"
           "                          and " SMSS_SYSCONFDIR "/smss/smss.reg\n"
+          "      --merge FILE.reg    merge this file over the embedded default instead of\n"
+          "                          " SMSS_SYSCONFDIR "/smss/smss.reg\n"
           "      --hive FILE         read a SYSTEM (or SOFTWARE) hive; may be repeated\n"
           "      --hive-unsafe       read what a damaged hive still holds, and say so\n"
           "      --runtime-dir DIR   override Linux\\RuntimeDirectory (default /run/smss)\n"
@@ -48,7 +50,7 @@ static void usage(FILE *out)
           out);
 }
 
-enum { OPT_HIVE = 256, OPT_HIVE_UNSAFE, OPT_RUNTIME, OPT_STATE, OPT_CHECK, OPT_PRINT,
+enum { OPT_MERGE = 255, OPT_HIVE = 256, OPT_HIVE_UNSAFE, OPT_RUNTIME, OPT_STATE, OPT_CHECK, OPT_PRINT,
        OPT_UTF16, OPT_SANDBOX };
 
 int main(int argc, char **argv)
@@ -56,6 +58,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"hive", required_argument, NULL, OPT_HIVE},
+        {"merge", required_argument, NULL, OPT_MERGE},
         {"hive-unsafe", no_argument, NULL, OPT_HIVE_UNSAFE},
         {"runtime-dir", required_argument, NULL, OPT_RUNTIME},
         {"state-dir", required_argument, NULL, OPT_STATE},
@@ -73,6 +76,7 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+c:vh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': o.sources.reg_file = optarg; break;
+        case OPT_MERGE: o.sources.sysconf_reg = optarg; break;
         case OPT_HIVE:
             if (o.sources.nhives == sizeof o.sources.hives / sizeof *o.sources.hives) {
                 fprintf(stderr, "smss: at most %zu --hive options\n",

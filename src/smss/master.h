@@ -190,6 +190,11 @@ int shutdown_finish(void); /* returns the exit status */
 /* Every remaining descendant: SIGTERM, wait up to timeout_ms, SIGKILL, reaped. */
 void terminate_descendants(unsigned timeout_ms);
 
+/* Undo what the master made outside its runtime files before it exits (the KnownDlls
+ * read-only mount, the sessions' cgroup), so a master that is not PID 1 leaves the
+ * machine as it found it. */
+void master_cleanup(void);
+
 /* instance_lock.c */
 int instance_lock(const char *runtime_dir);
 

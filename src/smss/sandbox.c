@@ -219,6 +219,7 @@ static int sandbox_inside(const struct smss_options *o, const char *top, const c
     put_env(env, &k, "SMSS_SANDBOX_RUNTIME_DIR", o->runtime_dir ? o->runtime_dir : run);
     put_env(env, &k, "SMSS_SANDBOX_STATE_DIR", o->state_dir ? o->state_dir : state);
     put_env(env, &k, "SMSS_SANDBOX_CONFIG", o->sources.reg_file);
+    put_env(env, &k, "SMSS_SANDBOX_MERGE", o->sources.sysconf_reg);
     put_env(env, &k, "SMSS_SANDBOX_HIVES", o->sources.nhives ? hives : NULL);
     put_env(env, &k, "SMSS_SANDBOX_HIVE_UNSAFE", o->sources.hive_unsafe ? "1" : NULL);
     put_env(env, &k, "SMSS_SANDBOX_CONSOLE", console && console[0] ? console : NULL);
@@ -237,6 +238,7 @@ int smss_sandbox_pid1(struct smss_options *o)
     o->runtime_dir = getenv("SMSS_SANDBOX_RUNTIME_DIR");
     o->state_dir = getenv("SMSS_SANDBOX_STATE_DIR");
     o->sources.reg_file = getenv("SMSS_SANDBOX_CONFIG");
+    o->sources.sysconf_reg = getenv("SMSS_SANDBOX_MERGE");
     o->sources.hive_unsafe = getenv("SMSS_SANDBOX_HIVE_UNSAFE") != NULL;
     const char *hives = getenv("SMSS_SANDBOX_HIVES");
     if (hives && (hives_copy = strdup(hives)))

@@ -124,6 +124,8 @@ int shutdown_finish(void)
         session_remove(highest);
     }
     terminate_descendants(M.cfg.shutdown_timeout_ms);
+    pagefile_deactivate(&M.paging);
+    master_cleanup();
     if (M.sandbox_done)
         M.exit_code = M.sandbox_status;
     if (M.shutdown_action != SMAPI_SHUTDOWN_HALT && M.pid1 && !M.sandbox) {
@@ -133,4 +135,13 @@ int shutdown_finish(void)
     }
     log_info("shutdown complete; exit status %d", M.exit_code);
     return M.exit_code;
+}
+
+void master_cleanup(void)
+{
+    if (M.knowndlls.snapshot_dir && knowndlls_unmount(M.knowndlls.snapshot_dir) < 0)
+        log_warning("cannot unmount the KnownDlls snapshot %s: %s", M.knowndlls.snapshot_dir,
+                    strerror(errno));
+    if (M.cgroup_base[0] && platform_cgroup_remove(M.cgroup_base) < 0 && errno != ENOENT)
+        log_warning("cannot remove the sessions' cgroup %s: %s", M.cgroup_base, strerror(errno));
 }
