@@ -44,6 +44,7 @@ struct started {
 
 static struct {
     uint32_t session;
+    const char *name;  /* the subsystem it serves: "Windows", or --subsystem NAME */
     const char *runtime_dir;
     pid_t master;
     int sm, sb_listen, sigfd, epfd;
@@ -56,18 +57,20 @@ static struct {
 
 static void usage(FILE *out)
 {
-    fputs("Usage: csrss [--help]\n"
+    fputs("Usage: csrss [--subsystem NAME] [--help]\n"
           "The Windows subsystem server of one session, started by a session child\n"
           "instance of smss with SMSS_SESSION_ID, SMSS_RUNTIME_DIR and SMSS_READY_FD in its\n"
           "environment. It registers with the master, serves the session's SbApiPort and\n"
-          "tracks the session's processes. See csrss(8).\n",
+          "tracks the session's processes. See csrss(8).\n"
+          "  --subsystem NAME  serve as another subsystem (an Optional one such as Posix,\n"
+          "                    loaded on request); default Windows\n",
           out);
 }
 
 static int listen_sb(void)
 {
     char dir[PATH_MAX];
-    if (snprintf(dir, sizeof dir, "%s/Sessions/%u/Windows", C.runtime_dir, C.session) >=
+    if (snprintf(dir, sizeof dir, "%s/Sessions/%u/%s", C.runtime_dir, C.session, C.name) >=
             (int)sizeof dir ||
         platform_mkdir_p(dir, 0755) < 0)
         return -1;
@@ -96,7 +99,7 @@ static int register_with_master(void)
         return -1;
     }
     struct smapi_connect_subsystem rq = {.session = C.session};
-    str_copy(rq.name, sizeof rq.name, "Windows");
+    str_copy(rq.name, sizeof rq.name, C.name);
     str_copy(rq.sb_port, sizeof rq.sb_port, C.sb_path);
     struct smapi_message rep;
     if (smapi_call(C.sm, SM_CONNECT_SUBSYSTEM, &rq, sizeof rq, NULL, 0, &rep, 5000) < 0) {
@@ -359,9 +362,16 @@ static int loop(void)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"subsystem", required_argument, NULL, 's'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     int o;
-    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    C.name = "Windows";
+    while ((o = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+        if (o == 's' && optarg[0] && !strchr(optarg, '/') && strlen(optarg) < SMAPI_NAME_MAX) {
+            C.name = optarg;
+            continue;
+        }
         usage(o == 'h' ? stdout : stderr);
         return o == 'h' ? 0 : 2;
     }
@@ -386,7 +396,7 @@ int main(int argc, char **argv)
     if (register_with_master() < 0)
         return 1;
     signal_ready();
-    log_info("session %u: Windows subsystem ready (SbApiPort %s)", C.session, C.sb_path);
+    log_info("session %u: %s subsystem ready (SbApiPort %s)", C.session, C.name, C.sb_path);
     int rc = loop();
     stop_all();
     unlink(C.sb_path);

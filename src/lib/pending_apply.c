@@ -593,8 +593,14 @@ static int open_dir_nofollow(const char *path)
     for (char *c = copy ? strtok_r(copy, "/", &save) : NULL; c && dfd >= 0;
          c = strtok_r(NULL, "/", &save)) {
         int next = openat(dfd, c, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        struct stat st;
+        if (next < 0 && errno == ENOTDIR && fstatat(dfd, c, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISLNK(st.st_mode))
+            errno = ELOOP; /* what openat2 says of a symbolic link on the way */
+        int err = errno;
         close(dfd);
         dfd = next;
+        errno = err;
     }
     free(copy);
     return dfd;
@@ -1506,6 +1512,28 @@ static void set_aside(struct applier *a, const char *what)
     log_error("pending: %s", a->rep->error ? a->rep->error : what);
 }
 
+/* The results of a plan whose report was written before an interruption, into this
+ * boot's report. */
+static void report_take_written(struct applier *a)
+{
+    struct pending_report old;
+    struct diags d = DIAGS_INIT;
+    if (pending_report_load(a->state_dir, &old, &d) == 0) {
+        for (size_t i = 0; i < old.n; i++) {
+            struct op o = {.origin = old.v[i].origin, .flags = old.v[i].flags, .src = old.v[i].source,
+                           .dst = old.v[i].destination, .err = old.v[i].err, .resumed = old.v[i].resumed,
+                           .outcome = (uint8_t)old.v[i].outcome};
+            if (report_push(a->rep, &o) == 0) {
+                free(a->rep->v[a->rep->n - 1].reason);
+                a->rep->v[a->rep->n - 1].reason = old.v[i].reason;
+                old.v[i].reason = NULL;
+            }
+        }
+    }
+    pending_report_free(&old);
+    diags_free(&d);
+}
+
 /* One round: an interrupted plan, or a new one. 0 = a plan ran, 1 = nothing to do. */
 static int run_round(struct applier *a, const struct sm_rename *reg, size_t nreg)
 {
@@ -1518,9 +1546,7 @@ static int run_round(struct applier *a, const struct sm_rename *reg, size_t nreg
         r = 1;
     } else if (r == 0 && a->nqueue && !state_exists(a, PENDING_TAKEN_FILE)) {
         report_known = false; /* finished before an interruption; its report is written */
-        struct diags d = DIAGS_INIT;
-        pending_report_load(a->state_dir, a->rep, &d);
-        diags_free(&d);
+        report_take_written(a);
     }
     if (r == 1)
         r = new_plan(a, reg, nreg);

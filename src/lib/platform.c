@@ -16,6 +16,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +42,12 @@ int platform_nice_for_priority(int nt_priority)
 int platform_set_nice(int nice) { return setpriority(PRIO_PROCESS, 0, nice); }
 
 int platform_unshare(int clone_flags) { return unshare(clone_flags); }
+
+pid_t platform_fork_into(int clone_flags)
+{
+    /* clone(2) without a new stack behaves as fork; the program is single-threaded. */
+    return (pid_t)syscall(SYS_clone, (unsigned long)clone_flags | SIGCHLD, NULL, NULL, NULL, 0);
+}
 
 int platform_mounts_private(void) { return mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL); }
 

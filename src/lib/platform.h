@@ -16,6 +16,8 @@ int platform_set_subreaper(void);
 int platform_nice_for_priority(int nt_priority);
 int platform_set_nice(int nice);
 
+/* fork(), the child in new namespaces (CLONE_NEW* flags); the caller's own are kept. */
+pid_t platform_fork_into(int clone_flags);
 /* New namespaces for the caller (CLONE_NEW* flags). */
 int platform_unshare(int clone_flags);
 /* Make every mount private (nothing propagates back to the parent namespace). */

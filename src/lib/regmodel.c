@@ -169,17 +169,14 @@ static void key_free_contents(struct reg_key *k)
 {
     for (size_t i = 0; i < k->nsub; i++) {
         key_free_contents(k->sub[i]);
-        free(k->sub[i]);
+        free(k->sub[i]); /* its name with it */
     }
-    for (size_t i = 0; i < k->nval; i++) {
-        free(k->val[i].name);
-        free(k->val[i].data);
-    }
+    for (size_t i = 0; i < k->nval; i++)
+        free(k->val[i].data); /* the name with it */
     free(k->sub);
     free(k->val);
     free(k->subidx.slots);
     free(k->validx.slots);
-    free(k->name);
 }
 
 void reg_store_free(struct reg_store *s)
@@ -187,6 +184,7 @@ void reg_store_free(struct reg_store *s)
     if (!s)
         return;
     key_free_contents(&s->root);
+    free(s->root.name);
     strlist_free(&s->sources);
     free(s);
 }
@@ -280,11 +278,11 @@ static struct reg_key *subkey_add(struct reg_key *k, const char *name, size_t n,
         k->sub = v;
         k->capsub = cap;
     }
-    struct reg_key *c = calloc(1, sizeof *c);
-    if (!c || !(c->name = strndup(name, n))) {
-        free(c);
+    struct reg_key *c = calloc(1, sizeof *c + n + 1); /* the name right after it */
+    if (!c)
         return NULL;
-    }
+    c->name = memcpy(c + 1, name, n);
+    c->name[n] = '\0';
     c->parent = k;
     c->origin = origin;
     k->sub[k->nsub++] = c;
@@ -359,21 +357,39 @@ const struct reg_value *reg_value_get(const struct reg_key *k, const char *name)
     return i < 0 ? NULL : &k->val[i];
 }
 
+/* A value's data, a NUL and its name in one allocation (one malloc per value: a whole
+ * hive read into a store holds hundreds of thousands). */
+static uint8_t *value_block(const void *data, size_t len, const char *name, char **name_out)
+{
+    size_t n = strlen(name);
+    if (len > SIZE_MAX / 2 - n) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    uint8_t *b = malloc(len + 1 + n + 1);
+    if (!b)
+        return NULL;
+    if (len)
+        memcpy(b, data, len);
+    b[len] = 0;
+    *name_out = memcpy(b + len + 1, name, n + 1);
+    return b;
+}
+
 int reg_value_set(struct reg_store *s, struct reg_key *k, const char *name, uint32_t type,
                   const void *data, size_t len, struct reg_origin origin)
 {
     (void)s;
-    uint8_t *copy = malloc(len + 1);
-    if (!copy)
-        return -1;
-    if (len)
-        memcpy(copy, data, len);
-    copy[len] = 0;
     long i = index_find(&k->validx, k, k->nval, value_name_at, name, strlen(name));
-    if (i >= 0) {
+    char *stored_name;
+    if (i >= 0) { /* replaced: the first spelling of the name stays */
         struct reg_value *v = &k->val[i];
+        uint8_t *copy = value_block(data, len, v->name, &stored_name);
+        if (!copy)
+            return -1;
         free(v->data);
         v->data = copy;
+        v->name = stored_name;
         v->len = len;
         v->type = type;
         v->origin = origin;
@@ -382,19 +398,15 @@ int reg_value_set(struct reg_store *s, struct reg_key *k, const char *name, uint
     if (k->nval == k->capval) {
         size_t cap = k->capval ? k->capval * 2 : 4;
         struct reg_value *v = realloc(k->val, cap * sizeof *v);
-        if (!v) {
-            free(copy);
+        if (!v)
             return -1;
-        }
         k->val = v;
         k->capval = cap;
     }
-    char *n = strdup(name);
-    if (!n) {
-        free(copy);
+    uint8_t *copy = value_block(data, len, name, &stored_name);
+    if (!copy)
         return -1;
-    }
-    k->val[k->nval++] = (struct reg_value){n, type, len, copy, origin};
+    k->val[k->nval++] = (struct reg_value){stored_name, type, len, copy, origin};
     index_added(&k->validx, k, k->nval, value_name_at);
     return 0;
 }
@@ -404,8 +416,7 @@ bool reg_value_delete(struct reg_key *k, const char *name)
     long i = index_find(&k->validx, k, k->nval, value_name_at, name, strlen(name));
     if (i < 0)
         return false;
-    free(k->val[i].name);
-    free(k->val[i].data);
+    free(k->val[i].data); /* the name with it */
     memmove(&k->val[i], &k->val[i + 1], (k->nval - (size_t)i - 1) * sizeof *k->val);
     k->nval--;
     index_rebuild(&k->validx, k, k->nval, value_name_at);

@@ -245,6 +245,13 @@ static bool parse_quoted(struct parser *P, const char **c, const char *what)
     return true;
 }
 
+/* Hex digit value + 1 (0: not a hex digit), for the byte loop. */
+static const unsigned char HEXV[256] = {
+    ['0'] = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+    ['A'] = 11, 12, 13, 14, 15, 16,
+    ['a'] = 11, 12, 13, 14, 15, 16,
+};
+
 static int hex_digit(char ch)
 {
     if (ch >= '0' && ch <= '9')
@@ -314,10 +321,35 @@ static bool parse_hex_list(struct parser *P, const char *c)
     P->scratch.len = 0;
     if (!reserve_line(P, c))
         return false;
+    bool after_comma = false; /* where a line continuation may come */
     for (;;) {
+        /* The common case, "xx," again and again, without the general checks. */
+        const unsigned char *u = (const unsigned char *)c;
+        while (P->le - c >= 3 && HEXV[u[0]] && HEXV[u[1]] && u[2] == ',') {
+            P->scratch.p[P->scratch.len++] = (char)((HEXV[u[0]] - 1) << 4 | (HEXV[u[1]] - 1));
+            u += 3;
+            c += 3;
+            after_comma = true;
+        }
         c = skip_blanks(P, c);
         if (c >= P->le || *c == ';')
             return true;
+        if (*c == '\\' && after_comma) {
+            if (skip_blanks(P, c + 1) != P->le) {
+                error_at(P, c + 1, "text after the line continuation '\\'");
+                next_line(P); /* the next line still continues this value */
+                return false;
+            }
+            if (!next_line(P)) {
+                error_at(P, c, "the line continuation '\\' is on the last line of the file");
+                return false;
+            }
+            c = P->ls;
+            after_comma = false;
+            if (!reserve_line(P, c))
+                return false;
+            continue;
+        }
         int hi = hex_digit(*c), lo = c + 1 < P->le ? hex_digit(c[1]) : -1;
         if (hi < 0) {
             error_at(P, c, "expected a byte as two hex digits (as in hex:0a,ff)");
@@ -341,21 +373,8 @@ static bool parse_hex_list(struct parser *P, const char *c)
             error_at(P, c, "expected ',' between hex bytes");
             return false;
         }
-        c = skip_blanks(P, c + 1);
-        if (c < P->le && *c == '\\') {
-            if (skip_blanks(P, c + 1) != P->le) {
-                error_at(P, c + 1, "text after the line continuation '\\'");
-                next_line(P); /* the next line still continues this value */
-                return false;
-            }
-            if (!next_line(P)) {
-                error_at(P, c, "the line continuation '\\' is on the last line of the file");
-                return false;
-            }
-            c = P->ls;
-            if (!reserve_line(P, c))
-                return false;
-        }
+        c++;
+        after_comma = true;
     }
 }
 
@@ -634,17 +653,57 @@ static bool parse_header(struct parser *P)
 
 /* ---- applying ------------------------------------------------------------------ */
 
+/* A [key] line's key, found from the previous key line's rather than from the root: an
+ * export lists a key's subkeys right after it, so most paths extend or share the previous
+ * one. Only a byte-identical prefix ending at a component boundary is reused (then the
+ * same keys are meant, whatever the case rules); the rest is created as usual. */
+struct last_key {
+    const char *path;
+    size_t len;
+    struct reg_key *key;
+};
+
+static struct reg_key *create_key(struct reg_store *store, struct last_key *last,
+                                  const char *path, size_t n, struct reg_origin origin)
+{
+    struct reg_key *base = reg_store_root(store);
+    size_t from = 0;
+    if (last->key) {
+        size_t common = 0, max = n < last->len ? n : last->len;
+        while (common < max && path[common] == last->path[common])
+            common++;
+        /* Up from the last key (named by last->path[0..p)) to the deepest one whose
+         * path is also a whole-component prefix of the new path. */
+        struct reg_key *k = last->key;
+        size_t p = last->len;
+        while (k && !(p <= common && (p == n || path[p] == '\\'))) {
+            while (p > 0 && last->path[p - 1] != '\\')
+                p--;
+            k = p ? reg_key_parent(k) : NULL;
+            p = p ? p - 1 : 0;
+        }
+        if (k) {
+            base = k;
+            from = p == n ? n : p + 1;
+        }
+    }
+    struct reg_key *key = reg_key_create(store, base, path + from, n - from, origin);
+    *last = (struct last_key){path, n, key};
+    return key;
+}
+
 static int apply_ops(struct parser *P, struct reg_store *store)
 {
     uint32_t source = reg_store_add_source(store, P->file);
     struct reg_key *root = reg_store_root(store), *key = NULL;
+    struct last_key last = {NULL, 0, NULL};
     for (size_t i = 0; i < P->nops; i++) {
         const struct op *o = &P->ops[i];
         const char *a = P->pool.p + o->a_off;
         struct reg_origin origin = {source, o->line};
         switch (o->kind) {
         case OP_KEY:
-            key = reg_key_create(store, root, a, o->a_len, origin);
+            key = create_key(store, &last, a, o->a_len, origin);
             if (!key)
                 return -1;
             break;
@@ -653,6 +712,7 @@ static int apply_ops(struct parser *P, struct reg_store *store)
             if (k)
                 reg_key_delete(store, k);
             key = NULL;
+            last.key = NULL; /* it may have been deleted */
             break;
         }
         case OP_SET: /* a is NUL-terminated in the pool */

@@ -99,9 +99,7 @@ void api_handle_listen(void)
 
 void api_close_client(struct client *c)
 {
-    for (size_t i = 0; i < session_count(); i++)
-        if (session_at(i)->waiter == c)
-            session_at(i)->waiter = NULL;
+    sessions_forget_client(c);
     loop_del(&c->w);
     close(c->w.fd);
     smapi_reader_free(&c->reader);
@@ -126,6 +124,11 @@ void api_reply_error(struct client *c, uint16_t type, uint64_t cookie, int statu
         log_warning("refused %s from PID %d (uid %u): %s", smapi_type_name(type), (int)c->pid,
                     (unsigned)c->uid, e.message);
     smapi_send(c->w.fd, type, status, cookie, &e, sizeof e, NULL, 0);
+}
+
+void api_reply_done(struct client *c, uint16_t type, uint64_t cookie)
+{
+    reply(c, type, cookie, NULL, 0);
 }
 
 void api_reply_session(struct client *c, uint64_t cookie, const struct session *s)
@@ -345,7 +348,8 @@ static void start_csr(struct client *c, const struct smapi_message *m)
     const struct smapi_start_csr *rq = m->body;
     if (!privileged(c)) {
         api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_DENIED, EPERM,
-                        "creating sessions is for root");
+                        "creating sessions is for root%s%s", M.cfg.api_group ? " or members of " : "",
+                        M.cfg.api_group ? M.cfg.api_group : "");
         return;
     }
     if (M.state != MASTER_RUNNING) {
@@ -353,26 +357,26 @@ static void start_csr(struct client *c, const struct smapi_message *m)
                         M.state == MASTER_BOOTING ? "still booting" : "shutting down");
         return;
     }
-    uint32_t id = rq->session == SMAPI_SESSION_NONE ? session_lowest_free() : rq->session;
-    char cmd[SMAPI_CMD_MAX];
-    FIELD_COPY(cmd, rq->command);
-    struct session *s;
-    if (session_start(id, cmd, NULL, &s) < 0) {
-        api_reply_error(c, m->h.type, m->h.cookie,
-                        errno == EEXIST ? SMAPI_E_DENIED : SMAPI_E_FAILED, errno,
-                        errno == EEXIST ? "session %u exists" : "session %u: %s", id,
-                        strerror(errno));
+    if (rq->session != SMAPI_SESSION_NONE && session_find(rq->session)) {
+        api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_DENIED, EEXIST, "session %u exists",
+                        rq->session);
         return;
     }
-    s->waiter = c;
-    s->waiter_cookie = m->h.cookie;
+    char cmd[SMAPI_CMD_MAX];
+    FIELD_COPY(cmd, rq->command);
+    if (session_request_start(c, m->h.cookie, rq->session, cmd) < 0)
+        api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_FAILED, ENOMEM, "out of memory");
 }
 
-static void stop_csr(struct client *c, const struct smapi_message *m)
+/* StopCsr and TerminateForeignSession: end a session; the reply comes once nothing of it
+ * is left (at once when the caller is one of the session's own processes, which the
+ * ending will stop). */
+static void end_session_request(struct client *c, const struct smapi_message *m,
+                                bool allowed)
 {
     const struct smapi_session_ref *rq = m->body;
     struct session *s = session_find(rq->session);
-    if (!privileged(c) && c->session != rq->session) {
+    if (!allowed) {
         api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_DENIED, EPERM,
                         "ending session %u is for root or the session's own processes",
                         rq->session);
@@ -385,16 +389,103 @@ static void stop_csr(struct client *c, const struct smapi_message *m)
     }
     if (s->id == 0) {
         api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_DENIED, 0,
-                        "session 0 is the services' session; it ends with the system");
+                        "session 0 is the services' session; it ends with the system "
+                        "(smssctl shutdown)");
         return;
     }
-    /* Reply first: the caller may be the session's own winlogon, about to be ended. */
-    s->state = SESSION_TERMINATING;
-    reply(c, m->h.type, m->h.cookie, NULL, 0);
+    if (s->state == SESSION_CREATING) {
+        api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_BUSY, 0,
+                        "session %u is still being created; try again", s->id);
+        return;
+    }
     char why[64];
-    snprintf(why, sizeof why, "StopCsr from PID %d", (int)c->pid);
-    session_end(s, why);
-    session_remove(s);
+    snprintf(why, sizeof why, "%s from PID %d", smapi_type_name(m->h.type), (int)c->pid);
+    if (c->session == s->id) {
+        reply(c, m->h.type, m->h.cookie, NULL, 0);
+    } else if (!s->end_waiter) {
+        s->end_waiter = c;
+        s->end_waiter_type = m->h.type;
+        s->end_waiter_cookie = m->h.cookie;
+    } else {
+        reply(c, m->h.type, m->h.cookie, NULL, 0); /* already being ended for someone else */
+    }
+    session_end_begin(s, why);
+}
+
+static void stop_csr(struct client *c, const struct smapi_message *m)
+{
+    const struct smapi_session_ref *rq = m->body;
+    end_session_request(c, m, privileged(c) || c->session == rq->session);
+}
+
+/* A registered subsystem (or root) ends a session it serves. */
+static void terminate_foreign_session(struct client *c, const struct smapi_message *m)
+{
+    const struct smapi_session_ref *rq = m->body;
+    end_session_request(c, m, privileged(c) || (c->subsystem && c->session == rq->session));
+}
+
+/* A subsystem reports that its session's last process is gone: the session is over. */
+static void session_complete(struct client *c, const struct smapi_message *m)
+{
+    const struct smapi_session_ref *rq = m->body;
+    struct session *s = session_find(rq->session);
+    if (!c->subsystem || c->session != rq->session) {
+        api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_DENIED, EPERM,
+                        "SessionComplete comes from a subsystem registered for session %u",
+                        rq->session);
+        return;
+    }
+    if (!s) {
+        api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_NOT_FOUND, 0, "no session %u",
+                        rq->session);
+        return;
+    }
+    reply(c, m->h.type, m->h.cookie, NULL, 0);
+    log_info("session %u: %s reports the session complete (status %d)", s->id,
+             c->subsystem_name, rq->exit_status);
+    if (s->dynamic)
+        session_end_begin(s, "SessionComplete");
+}
+
+/* LoadDeferedSubsystem: an Optional subsystem, by name (no case), in the caller's
+ * session, entering that session's namespaces and cgroup. */
+static void load_defered_subsystem(struct client *c, const struct smapi_message *m)
+{
+    const struct smapi_load_subsystem *rq = m->body;
+    char name[SMAPI_NAME_MAX];
+    FIELD_COPY(name, rq->name);
+    uint32_t session = c->session;
+    struct session *s = session != SMAPI_SESSION_NONE ? session_find(session) : NULL;
+    if (!s || s->state != SESSION_ACTIVE) {
+        api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_DENIED, 0,
+                        "LoadDeferedSubsystem loads into the caller's session; PID %d is in "
+                        "no active session", (int)c->pid);
+        return;
+    }
+    if (strlist_find_nocase(&M.cfg.subsystems_optional, name) < 0) {
+        api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_NOT_FOUND, 0,
+                        "\"%s\" is not among SubSystems\\Optional", name);
+        return;
+    }
+    for (size_t i = 0; i < proc_count(); i++) {
+        struct proc_rec *r = proc_at(i);
+        if (!r->exited && r->session == session && r->role == SMAPI_ROLE_SUBSYSTEM &&
+            !strcasecmp(r->name, name)) {
+            api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_DENIED, EEXIST,
+                            "subsystem %s already runs in session %u (PID %d)", name, session,
+                            (int)r->pid);
+            return;
+        }
+    }
+    pid_t pid;
+    char why[512];
+    if (subsystem_start_in_session(s, name, &pid, why, sizeof why) < 0) {
+        api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_FAILED, errno, "%s", why);
+        return;
+    }
+    struct smapi_process_started st = {pid, session};
+    reply(c, m->h.type, m->h.cookie, &st, sizeof st);
 }
 
 static void exec_pgm(struct client *c, const struct smapi_message *m)
@@ -498,6 +589,9 @@ static void dispatch(struct client *c, struct smapi_message *m)
     case SM_START_CSR: start_csr(c, m); break;
     case SM_STOP_CSR: stop_csr(c, m); break;
     case SM_EXEC_PGM: exec_pgm(c, m); break;
+    case SM_LOAD_DEFERED_SUBSYSTEM: load_defered_subsystem(c, m); break;
+    case SM_TERMINATE_FOREIGN_SESSION: terminate_foreign_session(c, m); break;
+    case SM_SESSION_COMPLETE: session_complete(c, m); break;
     default:
         api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_UNSUPPORTED, 0,
                         "%s is not served by the master", smapi_type_name(m->h.type));

@@ -33,7 +33,9 @@ int loop_init(void)
     if (M.sigfd < 0 || M.epfd < 0)
         return -1;
     M.sig_watch = (struct watch){WATCH_SIGNALS, M.sigfd, NULL};
-    return loop_add(&M.sig_watch, EPOLLIN);
+    if (loop_add(&M.sig_watch, EPOLLIN) < 0)
+        return -1;
+    return session_end_init();
 }
 
 /* An exit of a process the master knows. */
@@ -50,6 +52,13 @@ static void process_exited(pid_t pid, int status)
         return; /* its report (or its absence) is handled on its socket */
     struct session *s = r->session != SMAPI_SESSION_NONE ? session_find(r->session) : NULL;
     bool expected = M.state >= MASTER_SHUTTING_DOWN || (s && s->state == SESSION_TERMINATING);
+    if (!expected && s && s->dynamic && s->state == SESSION_ACTIVE && r->role == SMAPI_ROLE_INITIAL) {
+        /* A session created on request ends with its initial process (a logoff). */
+        log_info("%s (PID %d) of session %u ended: the session is complete", r->name, (int)pid,
+                 s->id);
+        session_end_begin(s, "its initial process ended");
+        return;
+    }
     if (r->critical && !expected && (!s || s->state == SESSION_ACTIVE)) {
         char why[128];
         if (WIFEXITED(status))
@@ -75,6 +84,7 @@ void loop_reap(void)
             break;
         process_exited(pid, status);
     }
+    advance_all();
 }
 
 /* The console session's winlogon gets the secure attention signal. */
@@ -112,6 +122,7 @@ static void dispatch(struct watch *w, uint32_t events)
     case WATCH_CLIENT: api_handle_client(w->obj, events); break;
     case WATCH_CHILD: sessions_handle_child(w->obj); break;
     case WATCH_SB: sandbox_handle_sb(events); break;
+    case WATCH_TIMER: session_end_timer(); break;
     }
 }
 
@@ -124,7 +135,7 @@ int loop_once(int timeout_ms)
         log_error("epoll_wait: %s", strerror(errno));
         return -1;
     }
-    for (int i = 0; i < n && M.state <= MASTER_RUNNING; i++)
+    for (int i = 0; i < n && M.state != MASTER_CRASHED; i++)
         dispatch(ev[i].data.ptr, ev[i].events);
     return 0;
 }

@@ -29,7 +29,7 @@ enum { PRIORITY_SMSS = 11, PRIORITY_CRITICAL = 13, PRIORITY_NORMAL = 8 };
 
 /* ---- epoll watches ------------------------------------------------------------ */
 
-enum watch_kind { WATCH_SIGNALS, WATCH_LISTEN, WATCH_CLIENT, WATCH_CHILD, WATCH_SB };
+enum watch_kind { WATCH_SIGNALS, WATCH_LISTEN, WATCH_CLIENT, WATCH_CHILD, WATCH_SB, WATCH_TIMER };
 struct watch {
     enum watch_kind kind;
     int fd;
@@ -64,6 +64,7 @@ struct proc_rec *proc_at(size_t i);
 /* ---- sessions ----------------------------------------------------------------- */
 
 enum session_state { SESSION_CREATING, SESSION_ACTIVE, SESSION_TERMINATING };
+enum end_step { END_INITIAL, END_SUBSYSTEMS, END_REST, END_DONE };
 
 struct session {
     uint32_t id;
@@ -81,6 +82,15 @@ struct session {
     uint64_t waiter_cookie;
     char failure[512];
     bool reported;
+    bool dynamic;             /* created by StartCsr: its initial process may end it */
+    unsigned long ipc_ns_ino; /* its IPC namespace, to find its processes without cgroup */
+    /* ending it (session_end.c) */
+    bool end_started, end_killed;
+    enum end_step end_step;
+    long long end_deadline;
+    struct client *end_waiter;
+    uint16_t end_waiter_type;
+    uint64_t end_waiter_cookie;
 };
 
 /* Create a session through a child instance. 0 with *out, or -1 with errno. The
@@ -99,10 +109,26 @@ void sessions_drain_reports(void);
 /* A process whose parent is a session child instance still creating its session: wait
  * (bounded) for the child's word on it. 0 once it is recorded. */
 int sessions_wait_started(pid_t pid, int timeout_ms);
-/* End a session: initial process, then subsystems, then whatever is left. Blocking up
- * to the shutdown timeout; used by StopCsr and shutdown. */
-void session_end(struct session *s, const char *why);
 void session_remove(struct session *s);
+/* session_end.c: end a session without blocking (initial process, subsystems, the rest;
+ * SIGTERM then SIGKILL after the timeout); the session is removed when nothing is left,
+ * and s->end_waiter (if set) gets its reply then. */
+int session_end_init(void);
+void session_end_begin(struct session *s, const char *why);
+void advance_all(void);     /* after reaping: move every ending session on */
+void session_end_timer(void);
+size_t session_processes(const struct session *s, pid_t *pids, size_t max);
+/* StartCsr: queue a creation; at most max(4, CPUs) sessions are created at once. The
+ * client gets its reply when the session stands (or could not be made). */
+int session_request_start(struct client *c, uint64_t cookie, uint32_t session,
+                          const char *command);
+void sessions_start_queued(void);
+/* A client went away: it waits for nothing any more. */
+void sessions_forget_client(struct client *c);
+/* Start an Optional subsystem in an active session: the session's IPC and mount
+ * namespaces and cgroup entered, recorded as the session's subsystem. */
+int subsystem_start_in_session(struct session *s, const char *name, pid_t *pid, char *why,
+                               size_t n);
 
 /* ---- the API ------------------------------------------------------------------ */
 
@@ -124,6 +150,8 @@ void api_handle_client(struct client *c, uint32_t events);
 void api_close_client(struct client *c);
 /* Reply to a client that waited (StartCsr); the client may have gone. */
 void api_reply_session(struct client *c, uint64_t cookie, const struct session *s);
+/* An empty success reply (StopCsr, once the session is gone). */
+void api_reply_done(struct client *c, uint16_t type, uint64_t cookie);
 void api_reply_error(struct client *c, uint16_t type, uint64_t cookie, int status, int errnum,
                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* The subsystem connection registered for a session's Windows subsystem, or NULL. */

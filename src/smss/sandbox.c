@@ -83,6 +83,10 @@ void sandbox_handle_sb(uint32_t events)
     loop_del(&M.sandbox_watch);
     close(M.sandbox_watch.fd);
     M.sandbox_watch.fd = -1;
+    /* Its status is the sandbox's only when its end started the shutdown, not when a
+     * shutdown asked for otherwise (SIGTERM, smssctl shutdown) ended it. */
+    if (M.state != MASTER_RUNNING)
+        return;
     M.sandbox_done = true;
     shutdown_begin(SMAPI_SHUTDOWN_HALT, "the sandbox's command");
 }
@@ -287,14 +291,12 @@ int smss_sandbox(const struct smss_options *o)
     char console[SMAPI_PATH_MAX] = "";
     if (o->argc == 0)
         relay_open(&relay, console, sizeof console);
-    if (platform_unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
-        fprintf(stderr, "smss: --sandbox: cannot create namespaces: %s\n", strerror(errno));
-        relay_close(&relay);
-        rmdir(top);
-        return 2;
-    }
-    pid_t child = fork();
+    /* Only the child enters the new namespaces: the launcher stays as it was (a process
+     * that unshared its PID namespace can no longer create threads, which tools such as
+     * LeakSanitizer need at exit). */
+    pid_t child = platform_fork_into(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS);
     if (child < 0) {
+        fprintf(stderr, "smss: --sandbox: cannot create namespaces: %s\n", strerror(errno));
         relay_close(&relay);
         rmdir(top);
         return 2;

@@ -7,6 +7,8 @@
 #include "log.h"
 #include "platform.h"
 #include "spawn.h"
+#include "execute_list.h"
+#include <fcntl.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -229,17 +231,18 @@ static void child_started(struct session *s, const struct smapi_child_started *m
     }
 }
 
-/* The session failed to stand: undo what the child started. */
+/* The session failed to stand: undo what the child started (ReactOS does not). */
 static void session_failed(struct session *s, const char *why)
 {
     log_error("session %u could not be created: %s", s->id, why);
     if (M.state == MASTER_BOOTING)
         boot_failure("Session Manager Initialization", why);
-    session_end(s, "creation failed");
     if (s->waiter)
         api_reply_error(s->waiter, SM_START_CSR, s->waiter_cookie, SMAPI_E_FAILED, 0,
-                        "session %u could not be created: %s", s->id, why);
-    session_remove(s);
+                        "session %u could not be created (nothing of it is left): %s", s->id, why);
+    s->waiter = NULL;
+    session_end_begin(s, "creation failed");
+    sessions_start_queued();
 }
 
 static void child_report(struct session *s, const struct smapi_child_report *m)
@@ -252,12 +255,18 @@ static void child_report(struct session *s, const struct smapi_child_report *m)
         return;
     }
     s->state = SESSION_ACTIVE;
+    char ns[64];
+    struct stat st;
+    snprintf(ns, sizeof ns, "/proc/%d/ns/ipc", (int)s->csrss_pid);
+    if (s->csrss_pid > 0 && stat(ns, &st) == 0)
+        s->ipc_ns_ino = st.st_ino;
     log_info("session %u stands: csrss PID %d, %s PID %d (created by smss PID %d)", s->id,
              (int)s->csrss_pid, s->id == 0 ? "initial command" : "winlogon",
              (int)s->initial_pid, (int)s->child_pid);
     if (s->waiter)
         api_reply_session(s->waiter, s->waiter_cookie, s);
     s->waiter = NULL;
+    sessions_start_queued();
 }
 
 /* Read what the child sent. Returns false once its socket is closed. */
@@ -335,4 +344,169 @@ void sessions_drain_reports(void)
                 i = (size_t)-1; /* the table changed: start over */
         }
     }
+}
+
+/* ---- StartCsr requests: at most `limit` sessions being created at once ------------ */
+
+struct start_request {
+    struct client *client;
+    uint64_t cookie;
+    uint32_t session;
+    char command[SMAPI_CMD_MAX];
+};
+static struct start_request *queue;
+static size_t nqueue, capqueue;
+
+/* Windows Internals: parallel session creation is limited to between 4 and the number
+ * of processors; here the larger of the two. */
+static size_t creation_limit(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus > 4 ? (size_t)cpus : 4;
+}
+
+static size_t sessions_creating(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < nsessions; i++)
+        n += sessions[i]->state == SESSION_CREATING;
+    return n;
+}
+
+static void start_one(const struct start_request *rq)
+{
+    uint32_t id = rq->session == SMAPI_SESSION_NONE ? session_lowest_free() : rq->session;
+    struct session *s;
+    if (session_start(id, rq->command, NULL, &s) < 0) {
+        int e = errno;
+        api_reply_error(rq->client, SM_START_CSR, rq->cookie,
+                        e == EEXIST ? SMAPI_E_DENIED : SMAPI_E_FAILED, e,
+                        e == EEXIST ? "session %u exists" : "session %u: %s", id, strerror(e));
+        return;
+    }
+    s->dynamic = true;
+    s->waiter = rq->client;
+    s->waiter_cookie = rq->cookie;
+}
+
+int session_request_start(struct client *c, uint64_t cookie, uint32_t session,
+                          const char *command)
+{
+    if (nqueue == capqueue) {
+        size_t cap = capqueue ? capqueue * 2 : 16;
+        struct start_request *v = realloc(queue, cap * sizeof *v);
+        if (!v)
+            return -1;
+        queue = v;
+        capqueue = cap;
+    }
+    struct start_request *rq = &queue[nqueue++];
+    rq->client = c;
+    rq->cookie = cookie;
+    rq->session = session;
+    str_copy(rq->command, sizeof rq->command, command);
+    sessions_start_queued();
+    return 0;
+}
+
+void sessions_start_queued(void)
+{
+    while (nqueue && sessions_creating() < creation_limit() && M.state == MASTER_RUNNING) {
+        struct start_request rq = queue[0];
+        memmove(queue, queue + 1, --nqueue * sizeof *queue);
+        start_one(&rq);
+    }
+}
+
+void sessions_forget_client(struct client *c)
+{
+    for (size_t i = 0; i < nsessions; i++) {
+        if (sessions[i]->waiter == c)
+            sessions[i]->waiter = NULL;
+        if (sessions[i]->end_waiter == c)
+            sessions[i]->end_waiter = NULL;
+    }
+    size_t j = 0;
+    for (size_t i = 0; i < nqueue; i++)
+        if (queue[i].client != c)
+            queue[j++] = queue[i];
+    nqueue = j;
+}
+
+/* ---- LoadDeferedSubsystem ------------------------------------------------------- */
+
+static int open_ns(pid_t pid, const char *ns)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, ns);
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+int subsystem_start_in_session(struct session *s, const char *name, pid_t *pid, char *why,
+                               size_t n)
+{
+    const struct sm_named *cmd = NULL;
+    for (size_t j = 0; j < M.cfg.subsystems.n; j++)
+        if (!strcasecmp(M.cfg.subsystems.v[j].name, name))
+            cmd = &M.cfg.subsystems.v[j];
+    if (!cmd || !cmd->value[0]) {
+        snprintf(why, n, "SubSystems\\%s has no command", name);
+        errno = ENOENT;
+        return -1;
+    }
+    char line[SMAPI_CMD_MAX];
+    expand(cmd->value, cmd->expand, line, sizeof line);
+    bool debug, async, autocheck;
+    char **argv = NULL;
+    if (execute_parse(line, &debug, &async, &autocheck, &argv) < 0 || !argv || !argv[0]) {
+        snprintf(why, n, "cannot parse SubSystems\\%s \"%s\"", name, line);
+        errno = EINVAL;
+        return -1;
+    }
+    char *path = spawn_search_path(argv[0], sysenv_get(&M.env, "PATH"));
+    char **env = master_env_for(s->id, NULL, NULL);
+    int ipc = open_ns(s->csrss_pid, "ipc"), mnt = open_ns(s->csrss_pid, "mnt");
+    int cg = s->cgroup[0] ? open(s->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    int rc = -1;
+    if (!path) {
+        snprintf(why, n, "%s: not found in the environment's Path", argv[0]);
+        errno = ENOENT;
+    } else if (ipc < 0 || mnt < 0) {
+        snprintf(why, n, "cannot enter session %u (csrss PID %d): %s", s->id,
+                 (int)s->csrss_pid, strerror(errno));
+    } else {
+        struct spawn_request rq = SPAWN_REQUEST_INIT;
+        rq.path = path;
+        rq.argv = argv;
+        rq.envp = env;
+        rq.new_session = true;
+        rq.ipc_ns_fd = ipc;
+        rq.mnt_ns_fd = mnt;
+        rq.cgroup_fd = cg;
+        rq.set_nice = true;
+        rq.nice = platform_nice_for_priority(PRIORITY_CRITICAL);
+        struct spawn_error err;
+        rc = spawn_process(&rq, pid, &err);
+        if (rc < 0) {
+            snprintf(why, n, "%s: %s failed: %s", path, err.step, strerror(err.errnum));
+            errno = err.errnum;
+        } else {
+            proc_add(*pid, getpid(), s->id, SMAPI_ROLE_SUBSYSTEM, name, NULL);
+            log_info("session %u: deferred subsystem %s started (PID %d)", s->id, name, (int)*pid);
+        }
+    }
+    int e = errno;
+    if (ipc >= 0)
+        close(ipc);
+    if (mnt >= 0)
+        close(mnt);
+    if (cg >= 0)
+        close(cg);
+    free(path);
+    master_env_free(env);
+    for (size_t i = 0; argv[i]; i++)
+        free(argv[i]);
+    free(argv);
+    errno = e;
+    return rc;
 }

@@ -83,36 +83,9 @@ void terminate_descendants(unsigned timeout_ms)
     loop_reap();
 }
 
-void session_end(struct session *s, const char *why)
-{
-    unsigned timeout = M.cfg.shutdown_timeout_ms;
-    s->state = SESSION_TERMINATING;
-    log_info("ending session %u (%s)", s->id, why);
-    pid_t initial[1] = {s->initial_pid};
-    stop_processes(initial, 1, timeout, "the session's initial process");
-    /* The subsystems, then everything left in the session. */
-    enum { MAX = 4096 };
-    static pid_t pids[MAX];
-    size_t n = 0;
-    for (size_t i = 0; i < proc_count() && n < MAX; i++) {
-        struct proc_rec *r = proc_at(i);
-        if (!r->exited && r->session == s->id && r->role == SMAPI_ROLE_SUBSYSTEM)
-            pids[n++] = r->pid;
-    }
-    stop_processes(pids, n, timeout, "the session's subsystems");
-    if (s->cgroup[0]) {
-        platform_cgroup_kill(s->cgroup);
-        for (int i = 0; i < 50 && platform_cgroup_remove(s->cgroup) < 0 && errno == EBUSY; i++) {
-            loop_reap();
-            usleep(2000);
-        }
-    }
-    loop_reap();
-    log_info("session %u ended", s->id);
-}
-
 int shutdown_finish(void)
 {
+    /* One session at a time, the highest first, each ended as StopCsr ends one. */
     for (;;) {
         struct session *highest = NULL;
         for (size_t i = 0; i < session_count(); i++)
@@ -120,8 +93,10 @@ int shutdown_finish(void)
                 highest = session_at(i);
         if (!highest)
             break;
-        session_end(highest, "shutdown");
-        session_remove(highest);
+        uint32_t id = highest->id;
+        session_end_begin(highest, "shutdown");
+        while (session_find(id) == highest)
+            loop_once(-1);
     }
     terminate_descendants(M.cfg.shutdown_timeout_ms);
     pagefile_deactivate(&M.paging);

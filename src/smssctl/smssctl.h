@@ -15,7 +15,12 @@ enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
     X(movefile, "queue a rename or delete for the next boot (MoveFileEx, delayed)")         \
     X(pending, "show what the next boot renames and deletes, or what the last boot did")   \
     X(tree, "the Session Manager's processes: creator, session, user, role, priority")     \
-    X(shutdown, "end every session in order, then halt, reboot or power off")
+    X(shutdown, "end every session in order, then halt, reboot or power off")             \
+    X(sessions, "list the sessions")                                                        \
+    X(session, "create a session (StartCsr) or terminate one (StopCsr)")                    \
+    X(exec, "start a program in a session through its subsystem (ExecPgm)")                 \
+    X(subsystem, "load an Optional subsystem in this session (LoadDeferedSubsystem)")       \
+    X(query, "boot phases, sessions, subsystems, known DLLs, paging files, environment")
 
 /* What every subcommand shares: the global options and the configuration, loaded on
  * first use. */
