@@ -144,26 +144,6 @@ static int track(pid_t pid, struct conn *waiter, uint64_t cookie)
     return 0;
 }
 
-/* argv inside the fixed buffer: argc NUL-terminated strings within argv_len bytes. */
-static char **unpack_argv(const struct smapi_exec *rq)
-{
-    if (rq->argc == 0 || rq->argc > 1024 || rq->argv_len > sizeof rq->argv)
-        return NULL;
-    char **argv = calloc(rq->argc + 1, sizeof *argv);
-    size_t off = 0;
-    for (uint32_t i = 0; argv && i < rq->argc; i++) {
-        const char *s = rq->argv + off;
-        size_t len = strnlen(s, rq->argv_len - off);
-        if (off + len >= rq->argv_len) {
-            free(argv);
-            return NULL;
-        }
-        argv[i] = (char *)s;
-        off += len + 1;
-    }
-    return argv;
-}
-
 static void create_process(struct conn *c, struct smapi_message *m)
 {
     struct smapi_exec *rq = m->body;
@@ -175,10 +155,10 @@ static void create_process(struct conn *c, struct smapi_message *m)
                          "SbCreateProcess is for the master Session Manager");
         return;
     }
-    char **argv = unpack_argv(rq);
+    char why[256];
+    char **argv = smapi_exec_argv(rq, why, sizeof why);
     if (!argv) {
-        smapi_send_error(c->fd, m->h.type, m->h.cookie, SMAPI_E_PROTOCOL, EINVAL,
-                         "malformed argument list");
+        smapi_send_error(c->fd, m->h.type, m->h.cookie, SMAPI_E_PROTOCOL, EINVAL, "%s", why);
         return;
     }
     char user[SMAPI_NAME_MAX], cwd[SMAPI_PATH_MAX];
@@ -246,7 +226,9 @@ static void conn_readable(struct conn *c)
             return;
         }
         struct smapi_message *m = &c->reader.msg;
-        if (m->h.type == SB_CREATE_PROCESS && m->h.length == sizeof(struct smapi_exec))
+        if (smapi_validate_request(m, why, sizeof why) != SMAPI_OK)
+            smapi_send_error(c->fd, m->h.type, m->h.cookie, SMAPI_E_PROTOCOL, 0, "%s", why);
+        else if (m->h.type == SB_CREATE_PROCESS)
             create_process(c, m);
         else
             smapi_send_error(c->fd, m->h.type, m->h.cookie, SMAPI_E_UNSUPPORTED, 0,

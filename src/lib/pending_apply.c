@@ -1243,6 +1243,8 @@ int pending_report_load(const char *state_dir, struct pending_report *out, struc
 
 /* ---- the rounds ---- */
 
+static void set_aside(struct applier *a, const char *what);
+
 /* Take the queue: rename it under its lock so that later appends start a new queue. */
 static int take_queue(struct applier *a)
 {
@@ -1311,8 +1313,12 @@ static int create_journal(struct applier *a)
 static int new_plan(struct applier *a, const struct sm_rename *reg, size_t nreg)
 {
     struct pq_list q = PQ_LIST_INIT;
-    if (take_queue(a) || read_taken(a, &q))
-        return pq_list_free(&q), -1;
+    if (take_queue(a))
+        return -1;
+    if (read_taken(a, &q)) {
+        pq_list_free(&q); /* not a queue, or unreadable: keep it for inspection, go on */
+        set_aside(a, "the queue taken for this boot (pending.taken) cannot be read");
+    }
     uint8_t h[16];
     hash128(reg, nreg, h);
     a->has_reg = nreg > 0 && !hash_recorded(a->sdfd, h);
@@ -1332,6 +1338,23 @@ static int new_plan(struct applier *a, const struct sm_rename *reg, size_t nreg)
     return rc || create_journal(a) ? -1 : 0;
 }
 
+/* A whole file from its descriptor (no /proc: it may not be mounted this early). */
+static int read_fd(int fd, struct buf *b)
+{
+    char chunk[65536];
+    off_t off = 0;
+    for (;;) {
+        ssize_t n = pread(fd, chunk, sizeof chunk, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return (int)n;
+        if (buf_append(b, chunk, (size_t)n))
+            return -1;
+        off += n;
+    }
+}
+
 /* An interrupted plan: the journal and the queue it took. 1 = no journal. */
 static int load_plan(struct applier *a, size_t *uncertain_end)
 {
@@ -1341,9 +1364,9 @@ static int load_plan(struct applier *a, size_t *uncertain_end)
     a->jfd = fd;
     struct buf b = BUF_INIT;
     struct pq_list q = PQ_LIST_INIT;
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    int rc = read_file(path, &b) || read_taken(a, &q) ? -1 : 0;
+    int rc = read_fd(fd, &b);
+    if (rc == 0 && read_taken(a, &q))
+        rc = -1, errno = EBADMSG; /* it was read when the plan was made: damaged since */
     struct jload l = {a, false, false, 0, 0, &q};
     struct prec_scan_info info = {0};
     if (rc == 0 && (prec_scan((const uint8_t *)b.p, b.len, journal_magic, journal_types, load_record, &l, &info) ||
@@ -1505,8 +1528,8 @@ static void set_aside(struct applier *a, const char *what)
     }
     fsync(a->sdfd);
     struct buf b = BUF_INIT;
-    buf_printf(&b, "%s; the journal and the queue it took were renamed *.damaged-*: inspect "
-                   "them, and queue again what did not happen", what);
+    buf_printf(&b, "%s; set aside in %s as *.damaged-<time>: inspect it, and queue again what "
+                   "did not happen", what, a->state_dir);
     free(a->rep->error);
     a->rep->error = b.p ? buf_steal(&b) : NULL;
     log_error("pending: %s", a->rep->error ? a->rep->error : what);
@@ -1561,6 +1584,19 @@ static int run_round(struct applier *a, const struct sm_rename *reg, size_t nreg
     plan_free(a);
     dir_cache_clear(a);
     return r;
+}
+
+int pending_options_from_config(struct pending_options *o, struct ntpath_rules *rules,
+                                const struct smss_config *c, const char *system_root)
+{
+    memset(o, 0, sizeof *o);
+    if (ntpath_rules_from_config(rules, c, system_root))
+        return -1;
+    o->ntpath = rules;
+    o->allow_protected_renames = c->allow_protected_renames != 0;
+    o->protected_paths = &c->protected_paths;
+    o->system_root = system_root;
+    return 0;
 }
 
 int pending_apply_at_boot(const char *state_dir, const struct sm_rename *registry_renames,

@@ -79,6 +79,20 @@ struct pending_report {
     char *error;            /* NULL, or a problem with the state files themselves */
 };
 
+/* The options smss applies with: the configuration's AllowProtectedRenames, ProtectedPaths
+ * and DOS Devices drive roots (into *rules, which the caller frees with ntpath_rules_free
+ * after applying), and the system root. 0, or -1 (ENOMEM). Typical use in the boot phase:
+ *
+ *     struct pending_options o;  struct ntpath_rules rules;  struct pending_report rep;
+ *     if (pending_options_from_config(&o, &rules, cfg, system_root) == 0) {
+ *         pending_apply_at_boot(cfg->state_dir, cfg->renames, cfg->nrenames, &o, &rep);
+ *         pending_report_free(&rep);
+ *         ntpath_rules_free(&rules);
+ *     }
+ */
+int pending_options_from_config(struct pending_options *o, struct ntpath_rules *rules,
+                                const struct smss_config *c, const char *system_root);
+
 /* Apply everything pending. Never fatal: every outcome is logged and put into *out (which
  * the caller frees with pending_report_free); the report is also written to
  * state_dir/pending.last-boot. Returns 0, or -1 when the state files could not be used at

@@ -303,7 +303,10 @@ static bool parse_hex_list(struct parser *P, const char *c);
 /* The comma-separated bytes of hex: and hex(N):, over continuation lines, into scratch. */
 static bool parse_hex_bytes(struct parser *P, const char *c)
 {
-    return parse_hex_list(P, c) || skip_continuations(P);
+    bool ok = parse_hex_list(P, c);
+    if (P->scratch.p) /* the byte loop stores without it; a buf ends with a NUL */
+        P->scratch.p[P->scratch.len] = '\0';
+    return ok || skip_continuations(P);
 }
 
 /* Room in scratch for every byte the rest of the line can hold (a byte takes at least

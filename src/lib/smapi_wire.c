@@ -72,6 +72,60 @@ long smapi_request_size(uint16_t type)
     return -1;
 }
 
+char **smapi_exec_argv(const struct smapi_exec *rq, char *why, size_t n)
+{
+    if (rq->argc == 0 || rq->argc > 1024 || rq->argv_len > sizeof rq->argv) {
+        snprintf(why, n, "argument list of %u strings in %u bytes: out of range (1 to 1024 "
+                 "strings, at most %zu bytes)", rq->argc, rq->argv_len, sizeof rq->argv);
+        return NULL;
+    }
+    char **argv = calloc(rq->argc + 1, sizeof *argv);
+    if (!argv) {
+        snprintf(why, n, "out of memory");
+        return NULL;
+    }
+    size_t off = 0;
+    for (uint32_t i = 0; i < rq->argc; i++) {
+        const char *s = rq->argv + off;
+        size_t len = off < rq->argv_len ? strnlen(s, rq->argv_len - off) : 0;
+        if (off >= rq->argv_len || off + len >= rq->argv_len) {
+            snprintf(why, n, "argument %u is not NUL-terminated within the %u bytes given", i,
+                     rq->argv_len);
+            free(argv);
+            return NULL;
+        }
+        argv[i] = (char *)s;
+        off += len + 1;
+    }
+    if (!argv[0][0]) {
+        snprintf(why, n, "the program name is empty");
+        free(argv);
+        return NULL;
+    }
+    return argv;
+}
+
+int smapi_validate_request(const struct smapi_message *m, char *why, size_t n)
+{
+    long want = smapi_request_size(m->h.type);
+    if (want < 0) {
+        snprintf(why, n, "unknown message type %u", m->h.type);
+        return SMAPI_E_PROTOCOL;
+    }
+    if (want > 0 && m->h.length != (uint32_t)want) {
+        snprintf(why, n, "%s takes a body of %ld bytes, not %u", smapi_type_name(m->h.type), want,
+                 m->h.length);
+        return SMAPI_E_PROTOCOL;
+    }
+    if (m->h.type == SM_EXEC_PGM || m->h.type == SB_CREATE_PROCESS) {
+        char **argv = smapi_exec_argv(m->body, why, n);
+        if (!argv)
+            return SMAPI_E_PROTOCOL;
+        free(argv);
+    }
+    return SMAPI_OK;
+}
+
 void smapi_message_free(struct smapi_message *m)
 {
     for (int i = 0; i < m->nfds; i++)

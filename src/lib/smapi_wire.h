@@ -33,6 +33,13 @@ int smapi_check_header(const struct smapi_header *h, size_t max_body, char *why,
 /* The body size a request type must have; 0 = any size up to the limit, -1 unknown. */
 long smapi_request_size(uint16_t type);
 
+/* Check a received request whole: its type is known, its body has that type's size, its
+ * counted fields fit their arrays. SMAPI_OK, or SMAPI_E_PROTOCOL with why. */
+int smapi_validate_request(const struct smapi_message *m, char *why, size_t n);
+/* The argument vector of an exec request (pointers into the request; free the array
+ * only). NULL when malformed (why says how) or out of memory. */
+char **smapi_exec_argv(const struct smapi_exec *rq, char *why, size_t n);
+
 /* Non-blocking incremental reader (the master's side of a connection). */
 struct smapi_reader {
     unsigned char hdr[sizeof(struct smapi_header)];

@@ -573,11 +573,9 @@ static void query(struct client *c, const struct smapi_message *m)
 
 static void dispatch(struct client *c, struct smapi_message *m)
 {
-    long want = smapi_request_size(m->h.type);
-    if (want < 0 || (want > 0 && m->h.length != (uint32_t)want)) {
-        api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_PROTOCOL, 0,
-                        want < 0 ? "unknown message type %u" : "message %u has the wrong size",
-                        m->h.type);
+    char why[256];
+    if (smapi_validate_request(m, why, sizeof why) != SMAPI_OK) {
+        api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_PROTOCOL, 0, "%s", why);
         return;
     }
     switch (m->h.type) {

@@ -19,7 +19,7 @@ int cmd_exec(struct smssctl *ctl, int argc, char **argv)
     const char *user = NULL, *runtime = NULL;
     bool stdio = false;
     int o;
-    optind = 1;
+    optind = 0; /* GNU getopt: start afresh after main's own parse */
     (void)ctl;
     while ((o = getopt_long(argc, argv, "+s:u:ir:h", opts, NULL)) != -1) {
         switch (o) {

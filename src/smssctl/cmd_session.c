@@ -41,7 +41,7 @@ int cmd_session(struct smssctl *ctl, int argc, char **argv)
     const char *command = "", *runtime = NULL;
     bool json = false;
     int o;
-    optind = 1;
+    optind = 0; /* GNU getopt: start afresh after main's own parse */
     (void)ctl;
     while ((o = getopt_long(argc, argv, "i:c:jr:h", opts, NULL)) != -1) {
         switch (o) {

@@ -19,7 +19,7 @@ int cmd_sessions(struct smssctl *ctl, int argc, char **argv)
     bool json = false;
     const char *runtime = NULL;
     int o;
-    optind = 1;
+    optind = 0; /* GNU getopt: start afresh after main's own parse */
     (void)ctl;
     while ((o = getopt_long(argc, argv, "jr:h", opts, NULL)) != -1) {
         switch (o) {

@@ -24,7 +24,7 @@ int cmd_shutdown(struct smssctl *ctl, int argc, char **argv)
     uint32_t action = SMAPI_SHUTDOWN_HALT;
     const char *runtime = NULL;
     int o;
-    optind = 1;
+    optind = 0; /* GNU getopt: start afresh after main's own parse */
     (void)ctl;
     while ((o = getopt_long(argc, argv, "rpd:h", opts, NULL)) != -1) {
         switch (o) {

@@ -158,7 +158,7 @@ int cmd_tree(struct smssctl *ctl, int argc, char **argv)
     const char *runtime = NULL;
     sort_key = NULL;
     int o;
-    optind = 1;
+    optind = 0; /* GNU getopt: start afresh after main's own parse */
     while ((o = getopt_long(argc, argv, "js:r:h", opts, NULL)) != -1) {
         switch (o) {
         case 'j': json = true; break;
