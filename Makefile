@@ -33,7 +33,7 @@ LDFLAGS_SAN  = -fsanitize=address,undefined -Wl,--push-state,--no-as-needed -lcr
 endif
 EXTRA_CFLAGS ?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(EXTRA_CFLAGS) $(CFLAGS)
-LDLIBS   = -lhivex -levtx -ljansson -lpam -lpam_misc -lcrypto -lm
+LDLIBS   = -lhivex -levtx -ljansson -lpam -lpam_misc -lm
 ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS_SAN) $(LDFLAGS)
 
 PROGRAMS  := $(filter-out lib,$(notdir $(wildcard src/*)))
@@ -112,7 +112,7 @@ fuzz-build:
 	$(MAKE) --no-print-directory $(FUZZ_BINS)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard src/lib/*.c) $(wildcard src/lib/*.h) config/default.reg
 	$(MAKE) --no-print-directory B=build-fuzz CC=clang SAN=1 OPT=-O1 \
-	    EXTRA_CFLAGS=-fsanitize=fuzzer-no-link build-fuzz/libsmss.a
+	    EXTRA_CFLAGS="-fsanitize=fuzzer-no-link -Wno-unknown-warning-option" build-fuzz/libsmss.a
 	clang -std=gnu11 -O1 -g -D_GNU_SOURCE -Isrc/lib -fsanitize=fuzzer,address,undefined \
 	    -Wl,--as-needed -o $@ $< build-fuzz/libsmss.a $(LDLIBS)
 

@@ -8,7 +8,7 @@
 #include "log.h"
 #include "platform.h"
 #include "smapi_wire.h"
-#include "spawn.h"
+#include "process_spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,8 +1,10 @@
 #include "execute_list.h"
+#include "buf.h"
 #include "log.h"
-#include "spawn.h"
+#include "process_spawn.h"
 
 #include <errno.h>
+#include <mntent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +105,46 @@ char **execute_autocheck_argv(char *const *argv)
     return out;
 }
 
+/* Whether a mount point is mounted, from the mountinfo text. */
+static bool mounted(const char *mountinfo, const char *dir)
+{
+    size_t n = strlen(dir);
+    for (const char *line = mountinfo; line && *line;) {
+        /* "ID PARENT MAJ:MIN ROOT MOUNTPOINT ..." */
+        const char *p = line;
+        for (int field = 0; field < 4 && p; field++) {
+            p = strchr(p, ' ');
+            p = p ? p + 1 : NULL;
+        }
+        if (p && strncmp(p, dir, n) == 0 && (p[n] == ' ' || p[n] == '\n'))
+            return true;
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    return false;
+}
+
+int execute_autocheck_pending(const char *fstab, const char *mountinfo)
+{
+    FILE *f = setmntent(fstab ? fstab : "/etc/fstab", "re");
+    if (!f)
+        return errno == ENOENT ? 0 : -1; /* no fstab: nothing is listed to check */
+    struct buf mi = BUF_INIT;
+    if (read_file(mountinfo ? mountinfo : "/proc/self/mountinfo", &mi) < 0) {
+        endmntent(f);
+        buf_free(&mi);
+        return -1;
+    }
+    int pending = 0;
+    struct mntent *e;
+    while ((e = getmntent(f)))
+        if (e->mnt_passno > 0 && !mounted(mi.p ? mi.p : "", e->mnt_dir))
+            pending++;
+    endmntent(f);
+    buf_free(&mi);
+    return pending;
+}
+
 /* ---- running ---- */
 
 static int note(struct exec_item *it, enum exec_state s, const char *fmt, ...)
@@ -137,7 +179,8 @@ static void log_outcome(const char *list, const struct exec_item *it)
         log_warning("%s: \"%s\": killed by signal %d", list, it->line, WTERMSIG(it->status));
     else if (it->state == EXEC_STARTED_ASYNC)
         log_info("%s: \"%s\": started, pid %d, not waited for (async)", list, it->line, (int)it->pid);
-    else if (it->state == EXEC_SKIPPED_DEBUG || it->state == EXEC_EMPTY)
+    else if (it->state == EXEC_SKIPPED_DEBUG || it->state == EXEC_EMPTY ||
+             it->state == EXEC_NOTHING_TO_CHECK)
         log_info("%s: \"%s\": %s", list, it->line, it->reason ? it->reason : "skipped");
     else
         log_warning("%s: \"%s\": %s", list, it->line, it->reason ? it->reason : "failed");
@@ -186,6 +229,16 @@ static int run_one(struct exec_item *it, const struct sysenv *env, const struct 
         if (checker) {
             free_argv(it->argv);
             it->argv = checker;
+            /* fsck -A -M checks the unmounted filesystems fstab gives a pass number; when
+             * there is none, running it would only confirm that. */
+            bool all = false;
+            for (size_t i = 0; checker[i]; i++)
+                all |= strcmp(checker[i], "-A") == 0;
+            const char *fstab = env ? sysenv_get(env, "FSTAB_FILE") : NULL; /* as fsck reads */
+            if (all && execute_autocheck_pending(fstab, NULL) == 0)
+                return note(it, EXEC_NOTHING_TO_CHECK,
+                            "no filesystem in /etc/fstab is waiting to be checked (every one "
+                            "with a pass number is mounted): fsck not run");
         }
     }
     const char *path = env ? sysenv_get(env, "PATH") : getenv("PATH");
@@ -220,7 +273,7 @@ int execute_list_run(struct exec_result *r, const char *list_name, const struct 
 const char *exec_state_name(enum exec_state s)
 {
     static const char *const names[] = {"exited", "started (async)", "skipped (debug)",
-                                        "not found", "failed", "empty"};
+                                        "not found", "failed", "empty", "nothing to check"};
     return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
 }
 

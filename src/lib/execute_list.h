@@ -33,6 +33,7 @@ enum exec_state {
     EXEC_NOT_FOUND,     /* no such program in Path: skipped */
     EXEC_FAILED,        /* found but could not be started (reason says which step) */
     EXEC_EMPTY,         /* nothing but keywords, or a blank line */
+    EXEC_NOTHING_TO_CHECK, /* autocheck of every filesystem, and fstab has none to check */
 };
 
 struct exec_item {
@@ -77,6 +78,10 @@ int execute_list_run(struct exec_result *r, const char *list_name, const struct 
                      const struct sysenv *env, const struct execute_options *o);
 
 const char *exec_state_name(enum exec_state s);
+/* How many filesystems fsck -A -M would check: fstab entries with a pass number that
+ * are not mounted (fsck -M leaves mounted ones alone). fstab NULL = /etc/fstab;
+ * mountinfo NULL = /proc/self/mountinfo. -1 when fstab cannot be read. */
+int execute_autocheck_pending(const char *fstab, const char *mountinfo);
 json_t *execute_list_to_json(const struct exec_result *r);
 void execute_list_result_free(struct exec_result *r);
 

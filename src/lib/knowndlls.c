@@ -2,6 +2,7 @@
 #include "log.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -411,10 +412,35 @@ static struct hash_job *take_job(struct hasher *h, bool wait)
     return j;
 }
 
+/* OpenSSL's SHA-256 (it uses the CPU's SHA instructions), loaded on first use: the
+ * checksums are for smssctl query, and libcrypto's relocations would otherwise cost every
+ * smss start, the master's and each session child instance's, a few milliseconds. */
+typedef unsigned char *(*sha256_fn)(const unsigned char *, size_t, unsigned char *);
+
+static sha256_fn load_sha256(void)
+{
+    static sha256_fn fn;
+    static bool tried;
+    if (!tried) {
+        tried = true;
+        void *lib = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
+        fn = lib ? (sha256_fn)dlsym(lib, "SHA256") : NULL;
+        if (!fn)
+            log_warning("KnownDLLs: no SHA-256 (libcrypto.so.3: %s); checksums left empty",
+                        dlerror());
+    }
+    return fn;
+}
+
 static void hash_job(struct hash_job *j)
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(j->data, j->len, md);
+    sha256_fn sha256 = load_sha256();
+    if (!sha256) {
+        j->hex[0] = '\0';
+        return;
+    }
+    sha256(j->data, j->len, md);
     to_hex(md, sizeof md, j->hex);
 }
 

@@ -814,7 +814,7 @@ static int plan_op(struct applier *a, struct op *o, struct pathset *ps, size_t i
     if (xfs && in_batch)
         return 1;
     o->pre_s = stat_at(sd->fd, base_of(o->src));
-    if (!del)
+    if (xfs) /* only a move across filesystems looks at what its destination held */
         o->pre_d = stat_at(dd->fd, base_of(o->dst));
     o->kind = del ? K_DELETE : xfs ? K_XFS : K_RENAME;
     if (ps_touch(ps, o->src) || (!del && ps_touch(ps, o->dst)))
@@ -1106,12 +1106,14 @@ static void put_field(struct buf *b, const char *s)
         buf_puts(b, *s ? "%2D" : "-");
         return;
     }
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c <= ' ' || c == '%' || c == 0x7f)
-            buf_printf(b, "%%%02X", c);
-        else
-            buf_putc(b, (char)c);
+    while (*s) {
+        size_t plain = 0;
+        while (s[plain] && (unsigned char)s[plain] > ' ' && s[plain] != '%' && s[plain] != 0x7f)
+            plain++;
+        buf_append(b, s, plain);
+        s += plain;
+        if (*s)
+            buf_printf(b, "%%%02X", (unsigned char)*s++);
     }
 }
 

@@ -57,6 +57,11 @@ int platform_process_nice(pid_t pid);
  * max). Returns the count. */
 size_t platform_descendants(pid_t ancestor, pid_t *pids, size_t max);
 
+/* After boot: unmap the clean read-only pages of file mappings (program and library
+ * text and constants; they stay in the page cache and come back on first touch), so the
+ * idle master's resident memory is what it uses. Mappings with private dirty pages
+ * (relocated GOTs, data) are never touched. Returns the KiB released. */
+size_t platform_release_clean_file_pages(void);
 /* reboot(2): RB_AUTOBOOT or RB_POWER_OFF; only meaningful for a machine's PID 1. */
 int platform_reboot(bool power_off);
 /* The peer's credentials on a UNIX socket. */

@@ -290,6 +290,17 @@ static struct reg_key *subkey_add(struct reg_key *k, const char *name, size_t n,
     return c;
 }
 
+/* A name's length as NT counts it, in UTF-16 units (the limits are in characters). */
+static size_t name_units(const char *s, size_t n)
+{
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        u += ((c & 0xC0) != 0x80) + (c >= 0xF0);
+    }
+    return u;
+}
+
 struct reg_key *reg_key_create(struct reg_store *s, struct reg_key *base, const char *path,
                                size_t n, struct reg_origin origin)
 {
@@ -300,7 +311,7 @@ struct reg_key *reg_key_create(struct reg_store *s, struct reg_key *base, const 
         size_t j = i;
         while (j < n && path[j] != '\\')
             j++;
-        if (j == i || j - i > KEY_NAME_MAX) {
+        if (j == i || name_units(path + i, j - i) > KEY_NAME_MAX) {
             errno = EINVAL;
             return NULL;
         }

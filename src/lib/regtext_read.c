@@ -167,9 +167,12 @@ static bool valid_key_path(struct parser *P, const char *path, size_t n)
             error_at(P, c, "empty key name in the path (two '\\' in a row, or one at an end)");
             return false;
         }
-        if (comp_end - c > KEY_NAME_MAX) {
+        size_t chars = 0; /* UTF-16 units, as the registry counts */
+        for (const char *q = c; q < comp_end; q++)
+            chars += (((unsigned char)*q & 0xC0) != 0x80) + ((unsigned char)*q >= 0xF0);
+        if (chars > KEY_NAME_MAX) {
             error_at(P, c, "key name of %zu characters; the registry allows at most %d",
-                     (size_t)(comp_end - c), KEY_NAME_MAX);
+                     chars, KEY_NAME_MAX);
             return false;
         }
         c = comp_end + 1;

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 enum { MAX_CLIENTS = 4096, SB_TIMEOUT_MS = 5000 };
@@ -550,10 +551,42 @@ static json_t *sessions_json(void)
     return a;
 }
 
+/* The KnownDLLs checksums, once, computed by a short-lived child: hashing pulls in
+ * libcrypto and megabytes of library data the master should not carry for the rest of
+ * its life. The child reads the read-only snapshot, the bytes processes load. */
+static void known_dll_checksums(void)
+{
+    bool missing = false;
+    for (size_t i = 0; i < M.knowndlls.n; i++)
+        missing |= !M.knowndlls.v[i].sha256[0];
+    int p[2];
+    if (!missing || pipe2(p, O_CLOEXEC) < 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        knowndlls_checksums(&M.knowndlls);
+        for (size_t i = 0; i < M.knowndlls.n; i++)
+            if (write(p[1], M.knowndlls.v[i].sha256, sizeof M.knowndlls.v[i].sha256) < 0)
+                _exit(1);
+        _exit(0);
+    }
+    close(p[1]);
+    for (size_t i = 0; pid > 0 && i < M.knowndlls.n; i++) {
+        char hex[sizeof M.knowndlls.v[i].sha256];
+        if (read(p[0], hex, sizeof hex) != (ssize_t)sizeof hex)
+            break;
+        hex[sizeof hex - 1] = '\0';
+        memcpy(M.knowndlls.v[i].sha256, hex, sizeof hex);
+    }
+    close(p[0]);
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+}
+
 static void query(struct client *c, const struct smapi_message *m)
 {
-    if (M.knowndlls.n && knowndlls_checksums(&M.knowndlls) < 0)
-        log_warning("KnownDLLs checksums: %s", M.knowndlls.error ? M.knowndlls.error : "failed");
+    known_dll_checksums();
     json_t *j = json_pack("{s:{s:i, s:b, s:s, s:s, s:s}, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
                           "master", "pid", (int)getpid(), "pid1", M.pid1, "runtime_dir",
                           M.runtime_dir, "state_dir", M.state_dir, "system_root", M.system_root,

@@ -4,7 +4,9 @@
 #include "master.h"
 #include "boot_phases.h"
 #include "log.h"
+#include "platform.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -64,6 +66,11 @@ int master_boot(const struct smss_options *o, bool sandbox)
     }
     M.state = MASTER_RUNNING;
     log_info("boot complete in %.3f ms", elapsed_ms(&start));
+    /* Give back what boot needed and the running master does not: freed heap, and the
+     * library pages boot touched (clean, shared with the page cache). */
+    malloc_trim(0);
+    log_debug("released %zu KiB of clean file pages after boot",
+              platform_release_clean_file_pages());
     if (M.sandbox)
         sandbox_boot_complete();
     return loop_run();

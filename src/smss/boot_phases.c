@@ -157,6 +157,10 @@ int phase_master_duties(void)
         log_warning("cannot create the state directory %s: %s", M.state_dir, strerror(errno));
     choose_cgroup_base();
     write_effective_config();
+    /* The typed view holds all the master needs from now on; the store goes, so the
+     * master's memory is its tables, not the configuration's text. */
+    reg_store_free(M.store);
+    M.store = NULL;
     return 0;
 }
 

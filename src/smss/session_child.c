@@ -8,7 +8,7 @@
 #include "platform.h"
 #include "smapi_wire.h"
 #include "smss_modes.h"
-#include "spawn.h"
+#include "process_spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,7 +6,7 @@
 #include "master.h"
 #include "log.h"
 #include "platform.h"
-#include "spawn.h"
+#include "process_spawn.h"
 #include "execute_list.h"
 #include <fcntl.h>
 

@@ -171,9 +171,9 @@ static void print_queued(const struct pq_entry *e, const char *state_dir, bool j
             printf("queued for the next boot: %s %s -> %s\n", op_name(e->flags), e->source, e->destination);
         return;
     }
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "state_dir", state_dir, "operation",
-                          op_name(e->flags), "source", e->source, "destination", e->destination,
-                          "replace_existing", (e->flags & PQ_REPLACE) != 0, "queued", "yes");
+    json_t *o = json_pack("{s:b, s:s, s:s, s:s, s:s, s:b}", "queued", 1, "state_dir", state_dir,
+                          "operation", op_name(e->flags), "source", e->source, "destination",
+                          e->destination, "replace_existing", (e->flags & PQ_REPLACE) != 0);
     if (o) {
         json_dumpf(o, stdout, JSON_INDENT(2));
         fputc('\n', stdout);

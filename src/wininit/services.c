@@ -2,7 +2,7 @@
 #include "wininit.h"
 #include "cmdline.h"
 #include "log.h"
-#include "spawn.h"
+#include "process_spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,7 +4,7 @@
 #include "winlogon.h"
 #include "cmdline.h"
 #include "log.h"
-#include "spawn.h"
+#include "process_spawn.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -198,6 +198,10 @@ static void test_autocheck_mapping(void **state)
 {
     struct fixture *f = *state;
     struct exec_result r = EXEC_RESULT_INIT;
+    /* A filesystem waiting to be checked, so fsck -A has work and runs. */
+    char *dir = scratch_dir("fstab-map"), *fstab = path_join(dir, "fstab");
+    write_text(fstab, "/dev/vdz9 /nonexistent-data ext4 defaults 0 2\n", 0644);
+    sysenv_set(&f->env, "FSTAB_FILE", fstab);
     run(&r, f, (const char *const[]){"autocheck autochk *", "AUTOCHECK AUTOCHK.EXE /dev/vdb1 /p",
                                      "autocheck autochk \\??\\C:", "autocheck probe own", NULL});
     for (size_t i = 0; i < r.n; i++)
@@ -214,10 +218,42 @@ static void test_autocheck_mapping(void **state)
     /* Not autochk: NULL, the image runs as it is. */
     char *argv[] = {"chkdsk", "*", NULL};
     assert_null(execute_autocheck_argv(argv));
+    rm_tree(dir);
+    free(dir);
+    free(fstab);
 }
 
-/* The real disk checker with nothing to check (an fstab naming only the mounted root):
- * it runs and does nothing, as on a machine or sandbox with nothing to check. */
+/* What fsck -A -M would check: fstab entries with a pass number, not mounted. */
+static void test_autocheck_pending(void **state)
+{
+    (void)state;
+    char *dir = scratch_dir("pending"), *fstab = path_join(dir, "fstab"),
+         *mi = path_join(dir, "mountinfo");
+    write_text(fstab,
+               "# comment\n"
+               "/dev/vda1 / ext4 defaults 0 1\n"
+               "/dev/vdb1 /data ext4 defaults 0 2\n"
+               "/dev/vdc1 none swap sw 0 0\n"
+               "/dev/vdd1 /boot ext4 defaults 0 2\n", 0644);
+    write_text(mi, "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n"
+                   "30 22 254:3 / /boot rw,relatime shared:9 - ext4 /dev/vdd1 rw\n", 0644);
+    assert_int_equal(execute_autocheck_pending(fstab, mi), 1); /* /data */
+    write_text(mi, "22 1 254:0 / / rw - ext4 /dev/vda1 rw\n"
+                   "30 22 254:3 / /boot rw - ext4 /dev/vdd1 rw\n"
+                   "31 22 254:2 / /data rw - ext4 /dev/vdb1 rw\n", 0644);
+    assert_int_equal(execute_autocheck_pending(fstab, mi), 0);
+    char *missing = path_join(dir, "no-fstab");
+    assert_int_equal(execute_autocheck_pending(missing, mi), 0); /* nothing listed */
+    rm_tree(dir);
+    free(dir);
+    free(fstab);
+    free(mi);
+    free(missing);
+}
+
+/* Nothing to check (an fstab naming only the mounted root): fsck is not even started,
+ * as fsck -A -M would have done nothing; with a filesystem waiting, the real checker
+ * runs. */
 static void test_real_disk_checker_harmless(void **state)
 {
     (void)state;
@@ -230,14 +266,14 @@ static void test_real_disk_checker_harmless(void **state)
     strlist_push(&l, "autocheck autochk *");
     struct exec_result r = EXEC_RESULT_INIT;
     assert_int_equal(execute_list_run(&r, "BootExecute", &l, &env, NULL), 0);
-    if (r.v[0].state == EXEC_NOT_FOUND) {
-        print_message("# SKIP: no fsck on this machine (%s)\n", r.v[0].reason);
-    } else {
-        assert_int_equal(r.v[0].state, EXEC_EXITED);
-        assert_true(WIFEXITED(r.v[0].status));
-        assert_int_equal(WEXITSTATUS(r.v[0].status), 0);
-        assert_string_equal(r.v[0].argv[0], "fsck");
-    }
+    assert_int_equal(r.v[0].state, EXEC_NOTHING_TO_CHECK);
+    assert_int_equal(r.v[0].pid, 0);
+    execute_list_result_free(&r);
+    /* A swap entry with pass 0 and a bind of the mounted root: still nothing to check. */
+    write_text(fstab, "/dev/root / auto defaults 0 1\n/dev/sw none swap sw 0 0\n", 0644);
+    r = (struct exec_result)EXEC_RESULT_INIT;
+    assert_int_equal(execute_list_run(&r, "BootExecute", &l, &env, NULL), 0);
+    assert_int_equal(r.v[0].state, EXEC_NOTHING_TO_CHECK);
     execute_list_result_free(&r);
     strlist_free(&l);
     sysenv_free(&env);
@@ -287,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_async_not_waited_for),
         cmocka_unit_test(test_debug_skipped),
         cmocka_unit_test(test_missing_program_skipped),
+        cmocka_unit_test(test_autocheck_pending),
         cmocka_unit_test(test_autocheck_mapping),
         cmocka_unit_test(test_real_disk_checker_harmless),
         cmocka_unit_test(test_callers_wait_and_json),

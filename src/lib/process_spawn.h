@@ -6,8 +6,8 @@
  * namespace, priority, user (groups, gid, uid), working directory, standard streams.
  * A failure in the child is reported to the parent (which step, errno) through a
  * close-on-exec pipe, so spawn_process either returns a running program or says why not. */
-#ifndef SMSS_SPAWN_H
-#define SMSS_SPAWN_H
+#ifndef SMSS_PROCESS_SPAWN_H
+#define SMSS_PROCESS_SPAWN_H
 #include <stdbool.h>
 #include <sys/types.h>
 

@@ -1,4 +1,4 @@
-#include "spawn.h"
+#include "process_spawn.h"
 #include "buf.h"
 
 #include <errno.h>
