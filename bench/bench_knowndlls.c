@@ -11,7 +11,7 @@
 #include "knowndlls.h"
 #include "log.h"
 #include "regmodel.h"
-#include "spawn.h"
+#include "process_spawn.h"
 #include "sysenv.h"
 
 #include <errno.h>

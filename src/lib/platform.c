@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,6 +44,23 @@ int platform_nice_for_priority(int nt_priority)
 int platform_set_nice(int nice) { return setpriority(PRIO_PROCESS, 0, nice); }
 
 int platform_unshare(int clone_flags) { return unshare(clone_flags); }
+
+pid_t platform_fork_into_cgroup(int cgroup_fd)
+{
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = (uint64_t)cgroup_fd;
+    return (pid_t)syscall(SYS_clone3, &args, sizeof args);
+}
+
+int platform_mount_slave_at(const char *path)
+{
+    if (mount(NULL, path, NULL, MS_SLAVE, NULL) == 0)
+        return 0;
+    return platform_mounts_slave();
+}
 
 pid_t platform_fork_into(int clone_flags)
 {

@@ -16,6 +16,12 @@ int platform_set_subreaper(void);
 int platform_nice_for_priority(int nt_priority);
 int platform_set_nice(int nice);
 
+/* fork(), the child born in the cgroup v2 directory cgroup_fd (clone3 with
+ * CLONE_INTO_CGROUP). -1 with errno (ENOSYS on kernels before 5.7). */
+pid_t platform_fork_into_cgroup(int cgroup_fd);
+/* Make the mount that holds `path` a slave (nothing mounted beneath it propagates back to
+ * the parent namespace), falling back to every mount when it is not a mount point. */
+int platform_mount_slave_at(const char *path);
 /* fork(), the child in new namespaces (CLONE_NEW* flags); the caller's own are kept. */
 pid_t platform_fork_into(int clone_flags);
 /* New namespaces for the caller (CLONE_NEW* flags). */

@@ -1,5 +1,6 @@
 #include "process_spawn.h"
 #include "buf.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -79,7 +80,7 @@ static int move_fd(int from, int to)
     return dup2(from, to) < 0 ? -1 : 0;
 }
 
-static _Noreturn void child_main(const struct spawn_request *r, int report)
+static _Noreturn void child_main(const struct spawn_request *r, int report, bool in_cgroup)
 {
     if (reset_signals() < 0)
         child_fail(report, S_SIGNALS);
@@ -88,7 +89,7 @@ static _Noreturn void child_main(const struct spawn_request *r, int report)
     /* Before the user changes: taking a terminal over from another session needs root. */
     if (r->new_session && r->controlling_tty && ioctl(r->fd_in, TIOCSCTTY, 1) < 0)
         child_fail(report, S_CTTY);
-    if (r->cgroup_fd >= 0 && join_cgroup(r->cgroup_fd) < 0)
+    if (r->cgroup_fd >= 0 && !in_cgroup && join_cgroup(r->cgroup_fd) < 0)
         child_fail(report, S_CGROUP);
     if (r->ipc_ns_fd >= 0 && setns(r->ipc_ns_fd, CLONE_NEWIPC) < 0)
         child_fail(report, S_IPC);
@@ -115,7 +116,17 @@ int spawn_process(const struct spawn_request *r, pid_t *pid, struct spawn_error 
         *err = (struct spawn_error){"pipe", errno};
         return -1;
     }
-    pid_t child = fork();
+    /* Into its cgroup at birth (clone3 CLONE_INTO_CGROUP): moving a process afterwards
+     * waits for an RCU grace period, milliseconds per process. Older kernels: fork, then
+     * join in the child. */
+    bool in_cgroup = false;
+    pid_t child = -1;
+    if (r->cgroup_fd >= 0) {
+        child = platform_fork_into_cgroup(r->cgroup_fd);
+        in_cgroup = child >= 0;
+    }
+    if (!in_cgroup)
+        child = fork();
     if (child < 0) {
         *err = (struct spawn_error){"fork", errno};
         close(p[0]);
@@ -124,7 +135,7 @@ int spawn_process(const struct spawn_request *r, pid_t *pid, struct spawn_error 
     }
     if (child == 0) {
         close(p[0]);
-        child_main(r, p[1]);
+        child_main(r, p[1], in_cgroup);
     }
     close(p[1]);
     struct child_report rep;

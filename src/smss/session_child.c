@@ -64,21 +64,11 @@ static int isolate(struct child *c)
 {
     if (setsid() < 0)
         return fail(c, "setsid: %s", strerror(errno));
-    if (c->rq.cgroup_dir[0]) {
-        char procs[PATH_MAX];
-        snprintf(procs, sizeof procs, "%s/cgroup.procs", c->rq.cgroup_dir);
-        int fd = -1;
-        if ((mkdir(c->rq.cgroup_dir, 0755) < 0 && errno != EEXIST) ||
-            (fd = open(procs, O_WRONLY | O_CLOEXEC)) < 0 || write(fd, "0\n", 2) != 2)
-            log_warning("session %u: cannot join cgroup %s (%s); the session goes on "
-                        "without one", c->rq.session, c->rq.cgroup_dir, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-    }
+    /* The cgroup: the master started us inside it already (c->rq.cgroup_dir). */
     if ((c->rq.flags & SMAPI_SESSION_IPC_NS) && platform_unshare(CLONE_NEWIPC) < 0)
         return fail(c, "cannot create the session's IPC namespace: %s", strerror(errno));
     if (c->rq.flags & SMAPI_SESSION_PRIVATE_SHM) {
-        if (platform_unshare(CLONE_NEWNS) < 0 || platform_mounts_slave() < 0 ||
+        if (platform_unshare(CLONE_NEWNS) < 0 || platform_mount_slave_at("/dev/shm") < 0 ||
             platform_mount_tmpfs("/dev/shm", 01777) < 0)
             return fail(c, "cannot give the session a private /dev/shm: %s", strerror(errno));
     }

@@ -148,6 +148,14 @@ static int start_child(struct session *s)
     rq.argv = argv;
     rq.envp = env;
     rq.inherit_fd = sv[1];
+    /* The session's cgroup, made here so the child is born in it (no migration). */
+    if (s->cgroup[0] && (mkdir(s->cgroup, 0755) == 0 || errno == EEXIST))
+        rq.cgroup_fd = open(s->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->cgroup[0] && rq.cgroup_fd < 0) {
+        log_warning("session %u: no cgroup %s (%s); the session goes on without one", s->id,
+                    s->cgroup, strerror(errno));
+        s->cgroup[0] = '\0';
+    }
     rq.set_nice = true;
     rq.nice = platform_nice_for_priority(PRIORITY_SMSS);
     struct spawn_error err;
@@ -155,6 +163,8 @@ static int start_child(struct session *s)
     int r = spawn_process(&rq, &pid, &err);
     master_env_free(env);
     close(sv[1]);
+    if (rq.cgroup_fd >= 0)
+        close(rq.cgroup_fd);
     if (r < 0) {
         close(sv[0]);
         errno = err.errnum;
