@@ -417,19 +417,23 @@ static struct hash_job *take_job(struct hasher *h, bool wait)
  * smss start, the master's and each session child instance's, a few milliseconds. */
 typedef unsigned char *(*sha256_fn)(const unsigned char *, size_t, unsigned char *);
 
+static sha256_fn sha256_loaded;
+
+static void load_sha256_once(void)
+{
+    void *lib = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
+    sha256_loaded = lib ? (sha256_fn)dlsym(lib, "SHA256") : NULL;
+    if (!sha256_loaded)
+        log_warning("KnownDLLs: no SHA-256 (libcrypto.so.3: %s); checksums left empty",
+                    dlerror());
+}
+
+/* The hashing thread and the caller may both get here first. */
 static sha256_fn load_sha256(void)
 {
-    static sha256_fn fn;
-    static bool tried;
-    if (!tried) {
-        tried = true;
-        void *lib = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
-        fn = lib ? (sha256_fn)dlsym(lib, "SHA256") : NULL;
-        if (!fn)
-            log_warning("KnownDLLs: no SHA-256 (libcrypto.so.3: %s); checksums left empty",
-                        dlerror());
-    }
-    return fn;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, load_sha256_once);
+    return sha256_loaded;
 }
 
 static void hash_job(struct hash_job *j)

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -498,16 +499,25 @@ static void exec_pgm(struct client *c, const struct smapi_message *m)
                         "processes", rq->session);
         return;
     }
-    if (!privileged(c) && rq->user[0]) {
-        api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_DENIED, EPERM,
-                        "starting a program as another user is for root");
-        return;
+    struct smapi_exec copy = *rq;
+    copy.flags &= ~(uint32_t)SMAPI_EXEC_WAIT; /* the master does not hold callers' waits */
+    if (!privileged(c)) {
+        /* A session's own process starts programs as itself, never as anyone else. */
+        struct passwd *pw = getpwuid(c->uid);
+        char asked[SMAPI_NAME_MAX];
+        FIELD_COPY(asked, rq->user);
+        if (!pw || (asked[0] && strcmp(asked, pw->pw_name))) {
+            api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_DENIED, EPERM,
+                            pw ? "starting a program as another user is for root"
+                               : "uid %u has no user name to run the program as",
+                            (unsigned)c->uid);
+            return;
+        }
+        str_copy(copy.user, sizeof copy.user, pw->pw_name);
     }
     pid_t pid;
     int sb = -1;
     char why[512];
-    struct smapi_exec copy = *rq;
-    copy.flags &= ~(uint32_t)SMAPI_EXEC_WAIT; /* the master does not hold callers' waits */
     if (api_sb_create_process(rq->session, &copy, m->fds, m->nfds, &pid, &sb, why, sizeof why) < 0) {
         api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_FAILED, errno, "%s", why);
         return;

@@ -143,7 +143,11 @@ static void finish(struct session *s)
     if (s->cgroup[0] && platform_cgroup_remove(s->cgroup) < 0 && errno != ENOENT)
         log_warning("session %u: cannot remove cgroup %s: %s", s->id, s->cgroup, strerror(errno));
     log_info("session %u ended", s->id);
-    if (s->end_waiter)
+    if (s->end_waiter && s->failure[0]) /* a StartCsr that failed, now undone */
+        api_reply_error(s->end_waiter, s->end_waiter_type, s->end_waiter_cookie, SMAPI_E_FAILED,
+                        0, "session %u could not be created (nothing of it is left): %s",
+                        s->id, s->failure);
+    else if (s->end_waiter)
         api_reply_done(s->end_waiter, s->end_waiter_type, s->end_waiter_cookie);
     session_remove(s);
 }

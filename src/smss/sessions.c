@@ -247,9 +247,11 @@ static void session_failed(struct session *s, const char *why)
     log_error("session %u could not be created: %s", s->id, why);
     if (M.state == MASTER_BOOTING)
         boot_failure("Session Manager Initialization", why);
-    if (s->waiter)
-        api_reply_error(s->waiter, SM_START_CSR, s->waiter_cookie, SMAPI_E_FAILED, 0,
-                        "session %u could not be created (nothing of it is left): %s", s->id, why);
+    /* The caller hears once the undo is complete (session_end.c replies with failure). */
+    str_copy(s->failure, sizeof s->failure, why);
+    s->end_waiter = s->waiter;
+    s->end_waiter_type = SM_START_CSR;
+    s->end_waiter_cookie = s->waiter_cookie;
     s->waiter = NULL;
     session_end_begin(s, "creation failed");
     sessions_start_queued();

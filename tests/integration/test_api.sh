@@ -67,6 +67,13 @@ expect "a non-root caller may not end another session" 1 $nobody smssctl session
 grepout "the refusal says who may" "is for root or the session's own processes"
 smssctl session terminate 5
 expect "a non-root caller may still read the tree" 0 $nobody smssctl tree
+expect "a non-root caller may start a program in its own session" 0 $nobody smssctl exec --session 1 -- /bin/sleep 30
+upid=$(cat "$out/last.out")
+[ "$(stat -c %u /proc/$upid 2>/dev/null)" = 65534 ] && pass "that program runs as the caller, not as root" ||
+    fail "that program runs as the caller, not as root" "PID $upid uid $(stat -c %u /proc/$upid 2>/dev/null)"
+kill "$upid" 2>/dev/null
+expect "a non-root caller may not start a program as root" 1 $nobody smssctl exec --session 1 --user root -- /bin/true
+expect "a non-root caller may not start a program in another session" 1 $nobody smssctl exec --session 0 -- /bin/true
 SMSS_SESSION_ID=1 "$SMSS_BIN_DIR/csrss" >"$out/last.out" 2>&1; rc=$?
 if [ $rc -ne 0 ] && grep -q "was not started by smss as a subsystem" "$out/last.out"; then
     pass "a process claiming to be csrss is refused registration"; else fail "a process claiming to be csrss is refused registration" "exit $rc: $(cat "$out/last.out")"; fi
@@ -80,7 +87,8 @@ if [ $rc -ne 0 ] && grep -q "was not started by smss as a subsystem" "$out/last.
 before=$(count_procs)
 expect "StartCsr with an initial command that cannot start fails" 1 smssctl session create --command /nonexistent/winlogon
 grepout "the failure says nothing of the session is left" "nothing of it is left"
-sleep 0.5
+# The undo runs on after the reply: give it a moment (bounded).
+for i in $(seq 50); do [ "$(count_procs)" -le "$before" ] && [ ! -d "$SMSS_RUNTIME_DIR/Sessions/2" ] && break; sleep 0.1; done
 if [ "$(count_procs)" -le "$before" ] && [ ! -d "$SMSS_RUNTIME_DIR/Sessions/2" ] &&
    [ "$(smssctl sessions --json | jq length)" -eq 2 ]; then
     pass "the failed StartCsr left no process, directory or session"; else fail "the failed StartCsr left nothing behind" "processes $before -> $(count_procs)"; fi
