@@ -34,25 +34,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-password='Sm5s-test-pw'
-if command -v openssl >/dev/null 2>&1; then
-    hash=$(openssl passwd -6 "$password")
-elif command -v mkpasswd >/dev/null 2>&1; then
-    hash=$(mkpasswd -m sha-512 "$password")
-else
-    skip_all "no openssl or mkpasswd to hash the test password (tools/install-deps)"
-fi
-
-# The test user, visible only in this mount namespace.
-mkdir -p "$d/etc" "$d/home"
-cp /etc/passwd /etc/shadow /etc/group "$d/etc/"
-echo "smsstest:x:4242:4242:smss test user:$d/home:/bin/bash" >>"$d/etc/passwd"
-echo "smsstest:$hash:19000:0:99999:7:::" >>"$d/etc/shadow"
-echo "smsstest:x:4242:" >>"$d/etc/group"
-chown 4242:4242 "$d/home"
-for f in passwd shadow group; do
-    mount --bind "$d/etc/$f" "/etc/$f" || skip_all "cannot bind-mount /etc/$f"
-done
+. "$top/tests/integration/testuser.sh"
+make_test_user "$d" || skip_all "$why"
 
 export SMSS_PAM_CONFDIR="$top/config/pam.d"
 WL='HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon'
