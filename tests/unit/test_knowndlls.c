@@ -14,7 +14,7 @@
 
 #include "knowndlls.h"
 #include "prep_test.h"
-#include "spawn.h"
+#include "process_spawn.h"
 #include "sysenv.h"
 
 #include <elf.h>
