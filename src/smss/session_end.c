@@ -222,11 +222,13 @@ int session_end_init(void)
     return loop_add(&timer_watch, EPOLLIN);
 }
 
-/* Without a cgroup: the processes in the session's IPC namespace (each session has its
- * own), found through /proc. */
+/* Without a cgroup: the processes in the session's IPC namespace, when it has its own;
+ * else the descendants of the processes recorded in it (csrss is the subreaper of what
+ * it starts). Never the IPC namespace shared with the master: that is everyone's. */
 static size_t by_ipc_namespace(const struct session *s, pid_t *pids, size_t max)
 {
-    if (!s->ipc_ns_ino)
+    struct stat own;
+    if (!s->ipc_ns_ino || stat("/proc/self/ns/ipc", &own) < 0 || own.st_ino == s->ipc_ns_ino)
         return 0;
     DIR *d = opendir("/proc");
     size_t n = 0;
@@ -246,6 +248,19 @@ static size_t by_ipc_namespace(const struct session *s, pid_t *pids, size_t max)
     return n;
 }
 
+static size_t by_descent(const struct session *s, pid_t *pids, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < proc_count() && n < max; i++) {
+        struct proc_rec *r = proc_at(i);
+        if (r->exited || r->session != s->id || !alive(r->pid))
+            continue;
+        pids[n++] = r->pid;
+        n += platform_descendants(r->pid, pids + n, max - n);
+    }
+    return n;
+}
+
 size_t session_processes(const struct session *s, pid_t *pids, size_t max)
 {
     if (s->cgroup[0]) {
@@ -261,5 +276,6 @@ size_t session_processes(const struct session *s, pid_t *pids, size_t max)
             return n;
         }
     }
-    return by_ipc_namespace(s, pids, max);
+    size_t n = by_ipc_namespace(s, pids, max);
+    return n ? n : by_descent(s, pids, max);
 }

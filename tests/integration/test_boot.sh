@@ -99,6 +99,25 @@ check "wininit started the automatic service" [ -n "$first" ]
 check "the killed service was restarted with a new PID" [ -n "${second:-}" ] && [ "${second:-}" != "$first" ]
 check "the service runs under wininit" [ "${parent:-}" = "wininit" ]
 
+# Sessions without their own cgroup or IPC namespace: ending one must find its processes
+# by descent, never take the namespace it shares with everyone (session 0's wininit).
+cat >"$d/noiso.reg" <<'REG'
+Windows Registry Editor Version 5.00
+
+[HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\Session Manager\Linux]
+"SessionPrivateShm"=dword:00000000
+"SessionIpcNamespace"=dword:00000000
+"SessionCgroup"=dword:00000000
+REG
+"$bin/smss" --sandbox --merge "$d/noiso.reg" -- sh -c '
+    smssctl session create >/dev/null || exit 3
+    pid=$(smssctl exec --session 2 -- /bin/sleep 60) || exit 4
+    smssctl session terminate 2 || exit 5
+    [ ! -d /proc/$pid ] || exit 6
+    pgrep -x wininit >/dev/null || exit 7' 2>"$d/noiso.txt"
+rc=$?
+check "without per-session namespaces, ending a session ends its own processes only" [ "$rc" -eq 0 ]
+
 # Killing a critical process: the system crash, its status and record, nothing left.
 for victim in wininit csrss; do
     rm -rf "$d/state"
