@@ -53,7 +53,11 @@ static struct {
     size_t nprocs, capprocs;
     size_t nconns;
     bool stopping;
-} C = {.sm = -1, .sb_listen = -1, .sigfd = -1, .epfd = -1};
+    int initial_pidfd;  /* the session's initial process (SbCreateSession), -1 if none */
+    pid_t initial_pid;
+} C = {.sm = -1, .sb_listen = -1, .sigfd = -1, .epfd = -1, .initial_pidfd = -1};
+
+static char initial_tag; /* epoll tag of the initial process's pidfd */
 
 static void usage(FILE *out)
 {
@@ -198,6 +202,52 @@ static void create_process(struct conn *c, struct smapi_message *m)
     free(argv);
 }
 
+/* SbCreateSession: the session's initial process; watched through a pidfd (it is not our
+ * child), so its end can be reported to the master as SessionComplete. */
+static void create_session(struct conn *c, struct smapi_message *m)
+{
+    const struct smapi_sb_create_session *rq = m->body;
+    pid_t peer;
+    uid_t uid;
+    gid_t gid;
+    if (platform_peer_cred(c->fd, &peer, &uid, &gid) < 0 || uid != 0) {
+        smapi_send_error(c->fd, m->h.type, m->h.cookie, SMAPI_E_DENIED, EPERM,
+                         "SbCreateSession is for the Session Manager");
+        return;
+    }
+    if (rq->session != C.session || rq->initial_pid <= 1 || C.initial_pidfd >= 0) {
+        smapi_send_error(c->fd, m->h.type, m->h.cookie, SMAPI_E_DENIED, 0,
+                         "this csrss serves session %u and has %s initial process", C.session,
+                         C.initial_pidfd >= 0 ? "its" : "no such");
+        return;
+    }
+    int fd = platform_pidfd_open(rq->initial_pid);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &initial_tag};
+    if (fd < 0 || epoll_ctl(C.epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        smapi_send_error(c->fd, m->h.type, m->h.cookie, SMAPI_E_FAILED, e,
+                         "cannot watch PID %d: %s", (int)rq->initial_pid, strerror(e));
+        return;
+    }
+    C.initial_pidfd = fd;
+    C.initial_pid = rq->initial_pid;
+    smapi_send(c->fd, m->h.type, SMAPI_OK, m->h.cookie, NULL, 0, NULL, 0);
+}
+
+/* The initial process ended: the session is complete, as far as this subsystem knows. */
+static void initial_ended(void)
+{
+    epoll_ctl(C.epfd, EPOLL_CTL_DEL, C.initial_pidfd, NULL);
+    close(C.initial_pidfd);
+    C.initial_pidfd = -1;
+    log_info("session %u: the initial process (PID %d) ended; reporting SessionComplete",
+             C.session, (int)C.initial_pid);
+    struct smapi_session_ref ref = {C.session, 0};
+    smapi_send(C.sm, SM_SESSION_COMPLETE, 0, 0, &ref, sizeof ref, NULL, 0);
+}
+
 /* ---- connections --------------------------------------------------------------- */
 
 static void conn_close(struct conn *c)
@@ -230,7 +280,15 @@ static void conn_readable(struct conn *c)
             smapi_send_error(c->fd, m->h.type, m->h.cookie, SMAPI_E_PROTOCOL, 0, "%s", why);
         else if (m->h.type == SB_CREATE_PROCESS)
             create_process(c, m);
-        else
+        else if (m->h.type == SB_CREATE_SESSION)
+            create_session(c, m);
+        else if (m->h.type == SB_TERMINATE_SESSION) {
+            /* The session ends: answer, then stop as on SIGTERM. */
+            smapi_send(c->fd, m->h.type, SMAPI_OK, m->h.cookie, NULL, 0, NULL, 0);
+            smapi_message_free(m);
+            C.stopping = true;
+            return;
+        } else
             smapi_send_error(c->fd, m->h.type, m->h.cookie, SMAPI_E_UNSUPPORTED, 0,
                              "csrss serves SbCreateProcess; not %s", smapi_type_name(m->h.type));
         smapi_message_free(m);
@@ -326,17 +384,21 @@ static int loop(void)
             if (p == &sig_tag) {
                 if (!handle_signals())
                     return 0;
+            } else if (p == &initial_tag) {
+                initial_ended();
             } else if (p == &listen_tag) {
                 accept_conns();
             } else if (p == &sm_tag) {
-                char b[64];
-                if (read(C.sm, b, sizeof b) <= 0) {
+                char b[256];
+                if (read(C.sm, b, sizeof b) <= 0) { /* replies to SessionComplete are read here */
                     log_error("session %u: the master closed the SM connection; ending the "
                               "session", C.session);
                     return 1;
                 }
             } else {
                 conn_readable(p);
+                if (C.stopping)
+                    return 0;
             }
         }
     }

@@ -371,6 +371,8 @@ int platform_reboot(bool power_off)
     return reboot(power_off ? RB_POWER_OFF : RB_AUTOBOOT);
 }
 
+int platform_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
 int platform_peer_cred(int fd, pid_t *pid, uid_t *uid, gid_t *gid)
 {
     struct ucred c;

@@ -70,6 +70,8 @@ size_t platform_descendants(pid_t ancestor, pid_t *pids, size_t max);
 size_t platform_release_clean_file_pages(void);
 /* reboot(2): RB_AUTOBOOT or RB_POWER_OFF; only meaningful for a machine's PID 1. */
 int platform_reboot(bool power_off);
+/* A pidfd for a process (readable when it exits), -1 with errno. */
+int platform_pidfd_open(pid_t pid);
 /* The peer's credentials on a UNIX socket. */
 int platform_peer_cred(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
 

@@ -106,6 +106,14 @@ struct smapi_session_ref {
     int32_t exit_status;              /* SM_SESSION_COMPLETE: the session's status */
 };
 
+/* SB_CREATE_SESSION: the session's initial process, handed to its subsystem (NT hands it
+ * so the subsystem can adopt it); the subsystem watches it and sends SM_SESSION_COMPLETE
+ * when it ends. Reply: empty. */
+struct smapi_sb_create_session {
+    uint32_t session;
+    int32_t initial_pid;
+};
+
 /* SM_EXEC_PGM and SB_CREATE_PROCESS. argv is argc NUL-terminated strings back to back.
  * fds 0-2 may travel as SCM_RIGHTS (stdio_fds of them, in order stdin, stdout, stderr).
  * Reply: struct smapi_process_started. With wait set, a later SB_PROCESS_EXITED

@@ -54,8 +54,8 @@ long smapi_request_size(uint16_t type)
     case SM_TERMINATE_FOREIGN_SESSION:
     case SM_STOP_CSR:
     case SB_TERMINATE_SESSION:
-    case SB_FOREIGN_SESSION_COMPLETE:
-    case SB_CREATE_SESSION: return sizeof(struct smapi_session_ref);
+    case SB_FOREIGN_SESSION_COMPLETE: return sizeof(struct smapi_session_ref);
+    case SB_CREATE_SESSION: return sizeof(struct smapi_sb_create_session);
     case SM_EXEC_PGM:
     case SB_CREATE_PROCESS: return sizeof(struct smapi_exec);
     case SM_LOAD_DEFERED_SUBSYSTEM: return sizeof(struct smapi_load_subsystem);

@@ -665,6 +665,23 @@ void api_handle_client(struct client *c, uint32_t events)
     (void)events;
 }
 
+int api_sb_terminate(pid_t pid)
+{
+    for (size_t i = 0; i < api_nregistered; i++) {
+        struct client *c = api_registered[i];
+        if (c->pid != pid)
+            continue;
+        struct smapi_session_ref ref = {c->session, 0};
+        int fd = smapi_connect(c->sb_port, 1000);
+        int r = fd < 0 ? -1 : smapi_send(fd, SB_TERMINATE_SESSION, 0, 0, &ref, sizeof ref, NULL, 0);
+        if (fd >= 0)
+            close(fd); /* its answer is not awaited: the reaping says when it has gone */
+        return r;
+    }
+    errno = ENOENT;
+    return -1;
+}
+
 int api_sb_create_process(uint32_t session, const struct smapi_exec *req, const int *fds,
                           int nfds, pid_t *pid, int *sb, char *why, size_t n)
 {

@@ -156,6 +156,9 @@ void api_reply_error(struct client *c, uint16_t type, uint64_t cookie, int statu
                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* The subsystem connection registered for a session's Windows subsystem, or NULL. */
 struct client *api_subsystem_of(uint32_t session, const char *name);
+/* Ask the subsystem process pid to end its session (SbTerminateSession); -1 when it is
+ * not a registered subsystem or cannot be reached. */
+int api_sb_terminate(pid_t pid);
 /* Ask a session's subsystem to start a program (SB_CREATE_PROCESS). The connection to
  * its SbApiPort is returned in *sb (kept open to hear SB_PROCESS_EXITED when waiting). */
 int api_sb_create_process(uint32_t session, const struct smapi_exec *req, const int *fds,

@@ -217,6 +217,30 @@ static int start_initial(struct child *c)
     return 0;
 }
 
+/* NT's SbCreateSession: the initial process handed to the session's Windows subsystem. */
+static int hand_to_subsystem(struct child *c)
+{
+    if (c->csrss < 0)
+        return 0;
+    char port[PATH_MAX];
+    snprintf(port, sizeof port, "%s/Sessions/%u/Windows/SbApiPort", c->rq.runtime_dir,
+             c->rq.session);
+    int fd = smapi_connect(port, READY_TIMEOUT_MS);
+    struct smapi_sb_create_session rq = {c->rq.session, c->initial};
+    struct smapi_message rep;
+    if (fd < 0 || smapi_call(fd, SB_CREATE_SESSION, &rq, sizeof rq, NULL, 0, &rep,
+                             READY_TIMEOUT_MS) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return fail(c, "csrss did not take the session (SbCreateSession): %s", strerror(e));
+    }
+    int ok = rep.h.status == SMAPI_OK;
+    smapi_message_free(&rep);
+    close(fd);
+    return ok ? 0 : fail(c, "csrss refused the session (SbCreateSession)");
+}
+
 static void undo(struct child *c)
 {
     for (size_t i = 0; i < c->nstarted; i++)
@@ -257,6 +281,8 @@ int smss_session_child(const struct smss_options *o)
         r = start_subsystems(&c);
     if (r == 0)
         r = start_initial(&c);
+    if (r == 0)
+        r = hand_to_subsystem(&c);
     struct smapi_child_report rep = {c.rq.session, r == 0 ? SMAPI_OK : SMAPI_E_FAILED, c.csrss,
                                      c.initial, ""};
     if (r < 0) {

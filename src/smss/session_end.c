@@ -91,8 +91,12 @@ static void signal_step(struct session *s, int sig)
 {
     pid_t pids[MAX_PIDS];
     size_t n = step_pids(s, pids, MAX_PIDS);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        /* A registered subsystem is asked through its SbApiPort, as NT asks it. */
+        if (s->end_step == END_SUBSYSTEMS && sig == SIGTERM && api_sb_terminate(pids[i]) == 0)
+            continue;
         kill(pids[i], sig);
+    }
     if (s->end_step == END_REST && s->cgroup[0] && sig == SIGKILL)
         platform_cgroup_kill(s->cgroup);
 }

@@ -272,9 +272,10 @@ static void child_report(struct session *s, const struct smapi_child_report *m)
     snprintf(ns, sizeof ns, "/proc/%d/ns/ipc", (int)s->csrss_pid);
     if (s->csrss_pid > 0 && stat(ns, &st) == 0)
         s->ipc_ns_ino = st.st_ino;
+    struct proc_rec *initial = proc_find(s->initial_pid);
     log_info("session %u stands: csrss PID %d, %s PID %d (created by smss PID %d)", s->id,
-             (int)s->csrss_pid, s->id == 0 ? "initial command" : "winlogon",
-             (int)s->initial_pid, (int)s->child_pid);
+             (int)s->csrss_pid, initial ? initial->name : "initial process", (int)s->initial_pid,
+             (int)s->child_pid);
     if (s->waiter)
         api_reply_session(s->waiter, s->waiter_cookie, s);
     s->waiter = NULL;

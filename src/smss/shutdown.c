@@ -117,6 +117,10 @@ void master_cleanup(void)
     if (M.knowndlls.snapshot_dir && knowndlls_unmount(M.knowndlls.snapshot_dir) < 0)
         log_warning("cannot unmount the KnownDlls snapshot %s: %s", M.knowndlls.snapshot_dir,
                     strerror(errno));
+    /* After a crash the sessions were not ended one by one: their cgroups go here. */
+    for (size_t i = 0; i < session_count(); i++)
+        if (session_at(i)->cgroup[0])
+            platform_cgroup_remove(session_at(i)->cgroup);
     if (M.cgroup_base[0] && platform_cgroup_remove(M.cgroup_base) < 0 && errno != ENOENT)
         log_warning("cannot remove the sessions' cgroup %s: %s", M.cgroup_base, strerror(errno));
 }

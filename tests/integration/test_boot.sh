@@ -18,6 +18,7 @@ fi
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
 export PATH="$bin:$PATH"
+cgroups_before=$(ls -d /sys/fs/cgroup/smss-* /sys/fs/cgroup/unified/smss-* 2>/dev/null | wc -l)
 
 # Inside the sandbox: write what the tests check into files of $d.
 cat >"$d/inspect.sh" <<'INNER'
@@ -133,17 +134,21 @@ done
 
 # Not PID 1: a subreaper master; the crash path must leave no process behind.
 mkdir -p "$d/run2"
-( cd / && exec "$bin/smss" --runtime-dir "$d/run2" --state-dir "$d/state2" ) 2>"$d/sub.txt" &
+( cd / && exec timeout -s KILL 60 "$bin/smss" --runtime-dir "$d/run2" --state-dir "$d/state2" ) 2>"$d/sub.txt" &
 master=$!
 for i in $(seq 100); do grep -q "boot complete" "$d/sub.txt" 2>/dev/null && break; sleep 0.05; done
 check "not PID 1: the master says it runs as a child subreaper" grep -q "child subreaper" "$d/sub.txt"
-wininit=$(grep -o 'initial command PID [0-9]*' "$d/sub.txt" | head -1 | awk '{print $4}')
+wininit=$(grep -oE 'session 0 stands: csrss PID [0-9]+, [a-z]+ PID [0-9]+' "$d/sub.txt" | awk '{print $NF}')
 kids=$(grep -oE '(csrss|winlogon) PID [0-9]+' "$d/sub.txt" | awk '{print $3}' | tr '\n' ' ')
 kill -9 "$wininit" 2>/dev/null
 wait "$master"; rc=$?
 check "not PID 1: killing wininit crashes with status 26" [ "$rc" -eq 26 ]
 left=0; for p in $wininit $kids; do [ -d "/proc/$p" ] && left=1; done
 check "not PID 1: no process of the system is left behind" [ "$left" -eq 0 ]
+check "not PID 1: the sessions' cgroups are gone after the crash" \
+    sh -c "! ls -d /sys/fs/cgroup/unified/smss-$master-* /sys/fs/cgroup/smss-$master-* 2>/dev/null | grep -q ."
 check "not PID 1: the KnownDlls snapshot mount is gone after the crash" \
     sh -c "! grep -q '$d/run2/KnownDlls' /proc/self/mountinfo"
+check "no cgroup of any boot of this test is left on the host" \
+    [ "$(ls -d /sys/fs/cgroup/smss-* /sys/fs/cgroup/unified/smss-* 2>/dev/null | wc -l)" -eq "$cgroups_before" ]
 echo "1..$n"
