@@ -109,6 +109,19 @@ int smss_config_load_store(struct reg_store *store, const struct smss_config_sou
     return regtext_load(store, merged, diags);
 }
 
+int smss_config_load(struct smss_config *c, const struct smss_config_sources *src,
+                     struct diags *diags)
+{
+    struct reg_store *store = reg_store_new();
+    int r = store ? smss_config_load_store(store, src, diags) : -1;
+    if (!store)
+        diag_add(diags, DIAG_ERROR, "configuration", "out of memory");
+    if (r == 0)
+        r = smss_config_from_store(c, store, diags);
+    reg_store_free(store);
+    return r;
+}
+
 /* ---- finding the keys ---------------------------------------------------------- */
 
 struct reg_key *smss_config_current_control_set(const struct reg_store *store)

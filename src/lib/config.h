@@ -140,6 +140,9 @@ const char *smss_default_reg(size_t *len);
  * load); missing optional files are skipped. 0, or -1 (diags say why). */
 int smss_config_load_store(struct reg_store *store, const struct smss_config_sources *src,
                            struct diags *diags);
+/* Load the sources and return the typed view; diagnostics into diags. 0, or -1. */
+int smss_config_load(struct smss_config *c, const struct smss_config_sources *src,
+                     struct diags *diags);
 /* The typed view of a store; never fails on content (warnings into diags), only on
  * allocation (-1, errno ENOMEM). */
 int smss_config_from_store(struct smss_config *c, const struct reg_store *store,

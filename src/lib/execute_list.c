@@ -3,6 +3,7 @@
 #include "log.h"
 #include "process_spawn.h"
 
+#include "json_util.h"
 #include <errno.h>
 #include <mntent.h>
 #include <stdio.h>
@@ -296,20 +297,7 @@ static json_t *item_json(const struct exec_item *it)
         prep_json_string(it->reason)};
     static const char *const keys[] = {"line", "state", "debug", "async", "autocheck", "image",
                                        "cwd", "argv", "pid", "exit_status", "signal", "reason"};
-    json_t *o = json_object();
-    int rc = o ? 0 : -1;
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        if (rc == 0 && vals[i])
-            rc = json_object_set_new(o, keys[i], vals[i]);
-        else {
-            rc = -1;
-            json_decref(vals[i]);
-        }
-    }
-    if (rc == 0)
-        return o;
-    json_decref(o);
-    return NULL;
+    return json_object_of(keys, vals, sizeof keys / sizeof keys[0]);
 }
 
 json_t *execute_list_to_json(const struct exec_result *r)

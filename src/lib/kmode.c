@@ -1,6 +1,7 @@
 #include "kmode.h"
 #include "log.h"
 
+#include "json_util.h"
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -276,20 +277,7 @@ json_t *kmode_to_json(const struct kmode_result *r)
                       json_integer(r->errnum), prep_json_string(r->reason), deps};
     static const char *const keys[] = {"state", "value", "module", "params", "errno", "reason",
                                        "dependencies"};
-    json_t *o = json_object();
-    int rc = o ? 0 : -1;
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        if (rc == 0 && vals[i])
-            rc = json_object_set_new(o, keys[i], vals[i]); /* takes vals[i] either way */
-        else {
-            rc = -1;
-            json_decref(vals[i]);
-        }
-    }
-    if (rc == 0)
-        return o;
-    json_decref(o);
-    return NULL;
+    return json_object_of(keys, vals, sizeof keys / sizeof keys[0]);
 }
 
 void kmode_result_free(struct kmode_result *r)

@@ -1,4 +1,5 @@
 #include "knowndlls.h"
+#include "json_util.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -752,31 +753,15 @@ int knowndlls_snapshot_with(struct knowndlls_result *r, const struct smss_config
 
 /* ---- results ---- */
 
-static int set(json_t *o, const char *key, json_t *v)
-{
-    return v ? json_object_set_new(o, key, v) : -1;
-}
-
-static json_t *strlist_json(const struct strlist *l)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < l->n; i++)
-        if (json_array_append_new(a, prep_json_string(l->v[i])) < 0) {
-            json_decref(a);
-            return NULL;
-        }
-    return a;
-}
-
 static json_t *dll_json(const struct knowndll *k)
 {
     json_t *o = json_object();
-    if (o && (set(o, "name", prep_json_string(k->name)) < 0 ||
-              set(o, "source", prep_json_string(k->source)) < 0 ||
-              set(o, "snapshot", prep_json_string(k->snapshot)) < 0 ||
-              set(o, "needed_by", prep_json_string(k->needed_by)) < 0 ||
-              set(o, "size", json_integer((json_int_t)k->size)) < 0 ||
-              set(o, "sha256", k->sha256[0] ? json_string(k->sha256) : json_null()) < 0)) {
+    if (o && (json_set(o, "name", prep_json_string(k->name)) < 0 ||
+              json_set(o, "source", prep_json_string(k->source)) < 0 ||
+              json_set(o, "snapshot", prep_json_string(k->snapshot)) < 0 ||
+              json_set(o, "needed_by", prep_json_string(k->needed_by)) < 0 ||
+              json_set(o, "size", json_integer((json_int_t)k->size)) < 0 ||
+              json_set(o, "sha256", k->sha256[0] ? json_string(k->sha256) : json_null()) < 0)) {
         json_decref(o);
         return NULL;
     }
@@ -790,15 +775,15 @@ json_t *knowndlls_to_json(const struct knowndlls_result *r)
     for (size_t i = 0; o && list && i < r->n; i++)
         if (json_array_append_new(list, dll_json(&r->v[i])) < 0)
             goto fail;
-    if (!o || !list || set(o, "dll_directory", prep_json_string(r->dll_directory)) < 0 ||
-        set(o, "snapshot_dir", prep_json_string(r->snapshot_dir)) < 0 ||
-        set(o, "protection", json_string(prot[r->protection])) < 0 ||
-        set(o, "protection_note", prep_json_string(r->protection_note)) < 0 ||
-        set(o, "excluded", strlist_json(&r->excluded)) < 0 ||
-        set(o, "missing", strlist_json(&r->missing)) < 0 ||
-        set(o, "error", prep_json_string(r->error)) < 0)
+    if (!o || !list || json_set(o, "dll_directory", prep_json_string(r->dll_directory)) < 0 ||
+        json_set(o, "snapshot_dir", prep_json_string(r->snapshot_dir)) < 0 ||
+        json_set(o, "protection", json_string(prot[r->protection])) < 0 ||
+        json_set(o, "protection_note", prep_json_string(r->protection_note)) < 0 ||
+        json_set(o, "excluded", json_strlist(&r->excluded)) < 0 ||
+        json_set(o, "missing", json_strlist(&r->missing)) < 0 ||
+        json_set(o, "error", prep_json_string(r->error)) < 0)
         goto fail;
-    if (set(o, "dlls", list) < 0) {
+    if (json_set(o, "dlls", list) < 0) {
         list = NULL;
         goto fail;
     }

@@ -1,4 +1,5 @@
 #include "objdirs.h"
+#include "json_util.h"
 #include "buf.h"
 #include "log.h"
 #include "sysenv.h"
@@ -236,19 +237,14 @@ int objdirs_create(struct objdirs_result *r, const struct smss_config *c, const 
     return 0;
 }
 
-static int set(json_t *o, const char *key, json_t *v)
-{
-    return v ? json_object_set_new(o, key, v) : -1;
-}
-
 static json_t *dir_json(const struct objdir *d)
 {
     char mode[8];
     snprintf(mode, sizeof mode, "%04o", (unsigned)d->mode);
     json_t *o = json_object();
-    if (o && (set(o, "name", prep_json_string(d->nt_name)) < 0 ||
-              set(o, "path", prep_json_string(d->path)) < 0 || set(o, "mode", json_string(mode)) < 0 ||
-              set(o, "existed", json_boolean(d->existed)) < 0)) {
+    if (o && (json_set(o, "name", prep_json_string(d->nt_name)) < 0 ||
+              json_set(o, "path", prep_json_string(d->path)) < 0 || json_set(o, "mode", json_string(mode)) < 0 ||
+              json_set(o, "existed", json_boolean(d->existed)) < 0)) {
         json_decref(o);
         return NULL;
     }
@@ -258,11 +254,11 @@ static json_t *dir_json(const struct objdir *d)
 static json_t *link_json(const struct dosdevice *d)
 {
     json_t *o = json_object();
-    if (o && (set(o, "name", prep_json_string(d->name)) < 0 ||
-              set(o, "target", prep_json_string(d->target)) < 0 ||
-              set(o, "link", prep_json_string(d->link)) < 0 ||
-              set(o, "points_to", prep_json_string(d->points_to)) < 0 ||
-              set(o, "replaced", json_boolean(d->replaced)) < 0)) {
+    if (o && (json_set(o, "name", prep_json_string(d->name)) < 0 ||
+              json_set(o, "target", prep_json_string(d->target)) < 0 ||
+              json_set(o, "link", prep_json_string(d->link)) < 0 ||
+              json_set(o, "points_to", prep_json_string(d->points_to)) < 0 ||
+              json_set(o, "replaced", json_boolean(d->replaced)) < 0)) {
         json_decref(o);
         return NULL;
     }
@@ -283,7 +279,7 @@ json_t *objdirs_to_json(const struct objdirs_result *r)
     int rc = json_object_set_new(o, "directories", dirs);
     dirs = NULL;
     if (rc < 0 || (rc = json_object_set_new(o, "dos_devices", links), links = NULL, rc) < 0 ||
-        set(o, "error", prep_json_string(r->error)) < 0)
+        json_set(o, "error", prep_json_string(r->error)) < 0)
         goto fail;
     return o;
 fail:

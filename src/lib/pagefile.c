@@ -1,4 +1,5 @@
 #include "pagefile.h"
+#include "json_util.h"
 #include "buf.h"
 #include "log.h"
 #include "sysenv.h"
@@ -443,9 +444,6 @@ const char *pagefile_state_name(enum pagefile_state s)
 
 static json_t *entry_json(const struct pagefile *p)
 {
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
     json_t *vals[] = {prep_json_string(p->config), prep_json_string(p->path),
                       json_integer((json_int_t)p->min_mb), json_integer((json_int_t)p->max_mb),
                       json_integer((json_int_t)p->size_mb), json_boolean(p->system_managed),
@@ -453,19 +451,7 @@ static json_t *entry_json(const struct pagefile *p)
                       json_integer(p->errnum), prep_json_string(p->reason)};
     static const char *const keys[] = {"config", "path", "min_mb", "max_mb", "size_mb",
                                        "system_managed", "reused", "state", "errno", "reason"};
-    int rc = 0;
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        if (rc == 0 && vals[i])
-            rc = json_object_set_new(o, keys[i], vals[i]);
-        else {
-            rc = -1;
-            json_decref(vals[i]);
-        }
-    }
-    if (rc == 0)
-        return o;
-    json_decref(o);
-    return NULL;
+    return json_object_of(keys, vals, sizeof keys / sizeof keys[0]);
 }
 
 json_t *pagefile_to_json(const struct pagefile_result *r)

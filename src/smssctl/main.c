@@ -62,15 +62,11 @@ const struct smss_config *smssctl_config(struct smssctl *ctl)
 {
     if (ctl->config_loaded)
         return &ctl->config;
-    struct reg_store *store = reg_store_new();
     struct diags d = DIAGS_INIT;
-    int rc = store ? smss_config_load_store(store, &ctl->sources, &d) : -1;
-    if (rc == 0)
-        rc = smss_config_from_store(&ctl->config, store, &d);
+    int rc = smss_config_load(&ctl->config, &ctl->sources, &d);
     if (d.errors || d.warnings)
         diags_print(&d, 2);
     diags_free(&d);
-    reg_store_free(store);
     if (rc) {
         smssctl_fail(NULL, EXIT_USAGE, "cannot load the configuration (see above); fix it or "
                                        "name another with --config");

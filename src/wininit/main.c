@@ -3,6 +3,7 @@
 #include "config.h"
 #include "diag.h"
 #include "log.h"
+#include "platform.h"
 #include "regmodel.h"
 
 #include <errno.h>
@@ -33,33 +34,21 @@ static void usage(FILE *f)
 /* The effective configuration smss wrote for its sessions. 0, or -1 (said why). */
 static int load_config(const char *path, struct smss_config *c)
 {
-    struct reg_store *store = reg_store_new();
     struct diags d = DIAGS_INIT;
-    int r = store ? smss_config_load_store(store, &(struct smss_config_sources){.reg_file = path}, &d)
-                  : -1;
-    if (r == 0)
-        r = smss_config_from_store(c, store, &d);
+    int r = smss_config_load(c, &(struct smss_config_sources){.reg_file = path}, &d);
     diags_print(&d, STDERR_FILENO);
     if (r < 0)
         log_error("cannot load the configuration %s; smss writes it to "
                   "$SMSS_RUNTIME_DIR/config.reg", path);
     diags_free(&d);
-    reg_store_free(store);
     return r;
 }
 
 /* SIGCHLD, SIGTERM, SIGINT and SIGHUP arrive through a signalfd, nowhere else. */
 static int open_signalfd(void)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-        return -1;
-    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    static const int signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP};
+    return platform_signalfd(signals, sizeof signals / sizeof *signals);
 }
 
 /* Handle what the signalfd holds; true when SIGTERM asks for shutdown. */
