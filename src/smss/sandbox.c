@@ -61,6 +61,7 @@ void sandbox_boot_complete(void)
              (int)M.sandbox_pid);
     M.sandbox_watch = (struct watch){WATCH_SB, sb, NULL};
     loop_add(&M.sandbox_watch, EPOLLIN);
+    platform_release_clean_file_pages(); /* as after boot: starting it was part of boot */
 }
 
 void sandbox_handle_sb(uint32_t events)

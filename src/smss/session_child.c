@@ -281,8 +281,6 @@ int smss_session_child(const struct smss_options *o)
         r = start_subsystems(&c);
     if (r == 0)
         r = start_initial(&c);
-    if (r == 0)
-        r = hand_to_subsystem(&c);
     struct smapi_child_report rep = {c.rq.session, r == 0 ? SMAPI_OK : SMAPI_E_FAILED, c.csrss,
                                      c.initial, ""};
     if (r < 0) {
@@ -291,5 +289,10 @@ int smss_session_child(const struct smss_options *o)
         log_error("session %u: %s", c.rq.session, c.why);
     }
     smapi_send(c.sock, SM_CHILD_REPORT, 0, 0, &rep, sizeof rep, NULL, 0);
+    /* The session stands; csrss learns its initial process after the caller has its
+     * answer (NT's SbCreateSession), so that round trip is off the caller's path. */
+    if (r == 0 && hand_to_subsystem(&c) < 0)
+        log_warning("session %u: %s; the session goes on without csrss watching its initial "
+                    "process", c.rq.session, c.why);
     return r == 0 ? 0 : 1;
 }
