@@ -25,6 +25,14 @@
 
 enum { MAX_CLIENTS = 4096, SB_TIMEOUT_MS = 5000 };
 static size_t nclients;
+static struct client *clients[MAX_CLIENTS]; /* every connected client */
+
+/* Whether a client is one of this session's own processes (the same session, not merely
+ * one that had the same ID before). */
+static bool in_session(const struct client *c, const struct session *s)
+{
+    return s && c->session == s->id && c->session_gen == s->generation;
+}
 
 int api_listen(void)
 {
@@ -95,19 +103,27 @@ void api_handle_listen(void)
         }
         c->start_ticks = platform_process_start_ticks(c->pid);
         c->session = session_of(c->pid, NULL, NULL);
-        nclients++;
+        struct session *s = c->session != SMAPI_SESSION_NONE ? session_find(c->session) : NULL;
+        c->session_gen = s ? s->generation : 0;
+        clients[nclients++] = c;
     }
 }
 
 void api_close_client(struct client *c)
 {
     sessions_forget_client(c);
+    for (size_t i = 0; i < nclients; i++)
+        if (clients[i] == c) {
+            clients[i] = clients[nclients - 1];
+            break;
+        }
     loop_del(&c->w);
     close(c->w.fd);
     smapi_reader_free(&c->reader);
     free(c);
     nclients--;
 }
+
 
 static int reply(struct client *c, uint16_t type, uint64_t cookie, const void *body, size_t len)
 {
@@ -178,7 +194,7 @@ struct client *api_subsystem_of(uint32_t session, const char *name)
 {
     for (size_t i = 0; i < api_nregistered; i++) {
         struct client *c = api_registered[i];
-        if (c && c->session == session && !strcasecmp(c->subsystem_name, name))
+        if (c && in_session(c, session_find(session)) && !strcasecmp(c->subsystem_name, name))
             return c;
     }
     return NULL;
@@ -189,6 +205,20 @@ static void unregister(struct client *c)
     for (size_t i = 0; i < api_nregistered; i++)
         if (api_registered[i] == c)
             api_registered[i] = api_registered[--api_nregistered];
+}
+
+void api_forget_session(const struct session *s)
+{
+    for (size_t i = 0; i < nclients; i++) {
+        struct client *c = clients[i];
+        if (!in_session(c, s))
+            continue;
+        if (c->subsystem)
+            unregister(c);
+        c->subsystem = false;
+        c->session = SMAPI_SESSION_NONE;
+        c->session_gen = 0;
+    }
 }
 
 /* ---- messages ------------------------------------------------------------------ */
@@ -220,6 +250,7 @@ static void connect_subsystem(struct client *c, const struct smapi_message *m)
     }
     c->subsystem = true;
     c->session = rq->session;
+    c->session_gen = r && session_find(rq->session) ? session_find(rq->session)->generation : 0;
     str_copy(c->subsystem_name, sizeof c->subsystem_name, name);
     FIELD_COPY(c->sb_port, rq->sb_port);
     api_registered[api_nregistered++] = c;
@@ -402,7 +433,7 @@ static void end_session_request(struct client *c, const struct smapi_message *m,
     }
     char why[64];
     snprintf(why, sizeof why, "%s from PID %d", smapi_type_name(m->h.type), (int)c->pid);
-    if (c->session == s->id) {
+    if (in_session(c, s)) {
         reply(c, m->h.type, m->h.cookie, NULL, 0);
     } else if (!s->end_waiter) {
         s->end_waiter = c;
@@ -417,14 +448,15 @@ static void end_session_request(struct client *c, const struct smapi_message *m,
 static void stop_csr(struct client *c, const struct smapi_message *m)
 {
     const struct smapi_session_ref *rq = m->body;
-    end_session_request(c, m, privileged(c) || c->session == rq->session);
+    end_session_request(c, m, privileged(c) || in_session(c, session_find(rq->session)));
 }
 
 /* A registered subsystem (or root) ends a session it serves. */
 static void terminate_foreign_session(struct client *c, const struct smapi_message *m)
 {
     const struct smapi_session_ref *rq = m->body;
-    end_session_request(c, m, privileged(c) || (c->subsystem && c->session == rq->session));
+    end_session_request(c, m,
+                        privileged(c) || (c->subsystem && in_session(c, session_find(rq->session))));
 }
 
 /* A subsystem reports that its session's last process is gone: the session is over. */
@@ -432,7 +464,7 @@ static void session_complete(struct client *c, const struct smapi_message *m)
 {
     const struct smapi_session_ref *rq = m->body;
     struct session *s = session_find(rq->session);
-    if (!c->subsystem || c->session != rq->session) {
+    if (!c->subsystem || !in_session(c, s)) {
         api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_DENIED, EPERM,
                         "SessionComplete comes from a subsystem registered for session %u",
                         rq->session);
@@ -459,7 +491,7 @@ static void load_defered_subsystem(struct client *c, const struct smapi_message 
     FIELD_COPY(name, rq->name);
     uint32_t session = c->session;
     struct session *s = session != SMAPI_SESSION_NONE ? session_find(session) : NULL;
-    if (!s || s->state != SESSION_ACTIVE) {
+    if (!in_session(c, s) || s->state != SESSION_ACTIVE) {
         api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_DENIED, 0,
                         "LoadDeferedSubsystem loads into the caller's session; PID %d is in "
                         "no active session", (int)c->pid);
@@ -493,7 +525,7 @@ static void load_defered_subsystem(struct client *c, const struct smapi_message 
 static void exec_pgm(struct client *c, const struct smapi_message *m)
 {
     const struct smapi_exec *rq = m->body;
-    if (!privileged(c) && c->session != rq->session) {
+    if (!privileged(c) && !in_session(c, session_find(rq->session))) {
         api_reply_error(c, m->h.type, m->h.cookie, SMAPI_E_DENIED, EPERM,
                         "starting a program in session %u is for root or that session's own "
                         "processes", rq->session);

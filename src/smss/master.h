@@ -68,6 +68,7 @@ enum end_step { END_INITIAL, END_SUBSYSTEMS, END_REST, END_DONE };
 
 struct session {
     uint32_t id;
+    uint64_t generation;      /* unique per session: IDs are reused, this is not */
     enum session_state state;
     pid_t child_pid;          /* the session child instance while it runs */
     pid_t csrss_pid, initial_pid;
@@ -141,6 +142,7 @@ struct client {
     uint64_t start_ticks;
     bool subsystem;        /* registered with SM_CONNECT_SUBSYSTEM */
     uint32_t session;      /* the caller's session, or SMAPI_SESSION_NONE */
+    uint64_t session_gen;  /* ... and which one of the sessions that had that ID */
     char subsystem_name[SMAPI_NAME_MAX];
     char sb_port[SMAPI_PATH_MAX];
 };
@@ -154,6 +156,9 @@ void api_reply_session(struct client *c, uint64_t cookie, const struct session *
 void api_reply_done(struct client *c, uint16_t type, uint64_t cookie);
 void api_reply_error(struct client *c, uint16_t type, uint64_t cookie, int status, int errnum,
                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* A session is gone: its subsystems' registrations and its clients' membership end
+ * with it, so nothing they still send can reach a later session of the same ID. */
+void api_forget_session(const struct session *s);
 /* The subsystem connection registered for a session's Windows subsystem, or NULL. */
 struct client *api_subsystem_of(uint32_t session, const char *name);
 /* Ask the subsystem process pid to end its session (SbTerminateSession); -1 when it is

@@ -105,7 +105,9 @@ static struct session *session_new(uint32_t id)
     struct session *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
+    static uint64_t generations;
     s->id = id;
+    s->generation = ++generations;
     s->child_watch.fd = -1;
     s->csrss_pid = s->initial_pid = s->child_pid = -1;
     smapi_reader_init(&s->reader);
@@ -118,6 +120,7 @@ static struct session *session_new(uint32_t id)
 
 void session_remove(struct session *s)
 {
+    api_forget_session(s);
     if (s->child_watch.fd >= 0) {
         loop_del(&s->child_watch);
         close(s->child_watch.fd);
@@ -282,9 +285,11 @@ static void child_report(struct session *s, const struct smapi_child_report *m)
     sessions_start_queued();
 }
 
-/* Read what the child sent. Returns false once its socket is closed. */
+/* Read what the child sent. Returns false once its socket is closed or the session is
+ * gone (a failure report ends it, and ending may free it at once). */
 static bool read_child(struct session *s)
 {
+    uint32_t id = s->id;
     for (;;) {
         char why[256];
         int r = smapi_reader_step(&s->reader, s->child_watch.fd, SMAPI_MAX_REQUEST, why,
@@ -297,28 +302,30 @@ static bool read_child(struct session *s)
             s->child_watch.fd = -1;
             return false;
         }
-        struct smapi_message *m = &s->reader.msg;
-        long want = smapi_request_size(m->h.type);
-        if (want > 0 && m->h.length == (uint32_t)want) {
-            if (m->h.type == SM_CHILD_STARTED)
-                child_started(s, m->body);
-            else if (m->h.type == SM_CHILD_REPORT)
-                child_report(s, m->body);
+        struct smapi_message m = s->reader.msg; /* ours now: s may not outlive the report */
+        memset(&s->reader.msg, 0, sizeof s->reader.msg);
+        long want = smapi_request_size(m.h.type);
+        if (want > 0 && m.h.length == (uint32_t)want && m.h.type == SM_CHILD_STARTED) {
+            child_started(s, m.body);
+        } else if (want > 0 && m.h.length == (uint32_t)want && m.h.type == SM_CHILD_REPORT) {
+            child_report(s, m.body);
+            smapi_message_free(&m);
+            return false; /* the report is the last word */
         } else {
-            log_warning("session %u: unexpected message %s from its child instance",
-                        s->id, smapi_type_name(m->h.type));
+            log_warning("session %u: unexpected message %s from its child instance", id,
+                        smapi_type_name(m.h.type));
         }
-        smapi_message_free(m);
-        if (s->reported) /* the report is the last word; the session may be gone */
-            return false;
+        smapi_message_free(&m);
     }
 }
 
 void sessions_handle_child(struct session *s)
 {
     uint32_t id = s->id;
+    uint64_t generation = s->generation;
     bool open = read_child(s);
-    if (open || session_find(id) != s)
+    s = session_find(id);
+    if (open || !s || s->generation != generation)
         return;
     if (s->child_watch.fd >= 0) {
         loop_del(&s->child_watch);
@@ -331,6 +338,7 @@ void sessions_handle_child(struct session *s)
 
 int sessions_wait_started(pid_t pid, int timeout_ms)
 {
+    uint32_t id;
     pid_t parent = platform_process_ppid(pid);
     struct session *s = NULL;
     for (size_t i = 0; i < nsessions; i++)
@@ -339,10 +347,14 @@ int sessions_wait_started(pid_t pid, int timeout_ms)
             s = sessions[i];
     if (!s)
         return -1; /* not started by one of our child instances */
+    id = s->id;
     for (int waited = 0; !proc_find(pid) && waited < timeout_ms; waited += 10) {
         struct pollfd p = {s->child_watch.fd, POLLIN, 0};
-        if (poll(&p, 1, 10) > 0 && !read_child(s))
-            break;
+        if (poll(&p, 1, 10) > 0) {
+            sessions_handle_child(s); /* handles its end too, as the event loop would */
+            if (!session_find(id) || session_find(id) != s || s->child_watch.fd < 0)
+                break;
+        }
     }
     return proc_find(pid) ? 0 : -1;
 }
