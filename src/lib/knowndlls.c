@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -553,11 +554,77 @@ static int write_copy(struct knowndlls_result *r, struct knowndll *k, const void
     return 0;
 }
 
+/* Copy a library in the kernel (sendfile: page cache to the snapshot, no mapping of the
+ * source), then inspect the copy: the bytes checked are the bytes processes will load,
+ * and only its headers and dynamic section are touched. The boot path. */
+static int snapshot_one_sent(struct knowndlls_result *r, struct knowndll *k,
+                             struct strlist *needed)
+{
+    int in = open(k->source, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (in < 0 || fstat(in, &st) < 0) {
+        int e = errno;
+        if (in >= 0)
+            close(in);
+        return fail(r, "KnownDLL %s: cannot read it: %s", k->source, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+        close(in);
+        return fail(r, "KnownDLL %s: not an ELF shared object: %s", k->source,
+                    S_ISREG(st.st_mode) ? "empty file" : "not a regular file");
+    }
+    if (asprintf(&k->snapshot, "%s/%s", r->snapshot_dir, k->name) < 0) {
+        k->snapshot = NULL;
+        close(in);
+        return fail(r, "KnownDLLs: out of memory");
+    }
+    int out = open(k->snapshot, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0444);
+    size_t len = (size_t)st.st_size, done = 0;
+    while (out >= 0 && done < len) {
+        ssize_t n = sendfile(out, in, NULL, len - done);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            break;
+        }
+        done += (size_t)n;
+    }
+    int e = errno;
+    close(in);
+    void *data = out >= 0 && done == len ? mmap(NULL, len, PROT_READ, MAP_SHARED, out, 0) : MAP_FAILED;
+    if (data == MAP_FAILED) {
+        if (done == len)
+            e = errno;
+        if (out >= 0)
+            close(out);
+        unlink(k->snapshot);
+        return fail(r, "KnownDLL %s: cannot copy it to %s: %s", k->source, k->snapshot,
+                    done < len && e == 0 ? "the file shrank while it was copied" : strerror(e));
+    }
+    char *why = NULL;
+    int rc = knowndll_inspect(data, len, needed, &why);
+    munmap(data, len);
+    if (rc < 0) {
+        fail(r, "KnownDLL %s: not an ELF shared object for this machine: %s", k->source,
+             why ? why : "out of memory");
+        unlink(k->snapshot);
+    } else if (fchmod(out, 0444) < 0) {
+        rc = fail(r, "KnownDLL %s: cannot make its copy read-only: %s", k->source, strerror(errno));
+    }
+    free(why);
+    close(out);
+    if (rc == 0)
+        k->size = len;
+    return rc;
+}
+
 /* Verify and copy library i; its needs go to needed, its bytes to the hasher. */
 static int snapshot_one(struct knowndlls_result *r, size_t i, struct strlist *needed,
                         struct hasher *h)
 {
     struct knowndll *k = &r->v[i];
+    if (!h)
+        return snapshot_one_sent(r, k, needed);
     size_t len = 0;
     void *data = map_library(r, k, &len);
     if (!data)
