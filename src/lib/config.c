@@ -122,6 +122,18 @@ int smss_config_load(struct smss_config *c, const struct smss_config_sources *sr
     return r;
 }
 
+int smss_config_load_effective(const char *path, struct smss_config *c)
+{
+    struct diags d = DIAGS_INIT;
+    int r = smss_config_load(c, &(struct smss_config_sources){.reg_file = path}, &d);
+    diags_print(&d, STDERR_FILENO);
+    if (r < 0)
+        dprintf(STDERR_FILENO, "cannot load the configuration %s; smss writes it to "
+                               "$SMSS_RUNTIME_DIR/config.reg\n", path);
+    diags_free(&d);
+    return r;
+}
+
 /* ---- finding the keys ---------------------------------------------------------- */
 
 struct reg_key *smss_config_current_control_set(const struct reg_store *store)

@@ -143,6 +143,10 @@ int smss_config_load_store(struct reg_store *store, const struct smss_config_sou
 /* Load the sources and return the typed view; diagnostics into diags. 0, or -1. */
 int smss_config_load(struct smss_config *c, const struct smss_config_sources *src,
                      struct diags *diags);
+/* The effective configuration the master writes to <runtime>/config.reg, as its
+ * sessions' programs (wininit, winlogon) read it: diagnostics printed on standard error.
+ * 0, or -1 (said why). */
+int smss_config_load_effective(const char *path, struct smss_config *c);
 /* The typed view of a store; never fails on content (warnings into diags), only on
  * allocation (-1, errno ENOMEM). */
 int smss_config_from_store(struct smss_config *c, const struct reg_store *store,

@@ -3,7 +3,6 @@
 #include "smapi_client.h"
 #include "smssctl.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,28 +55,16 @@ static void print_people(json_t *q)
 
 int cmd_query(struct smssctl *ctl, int argc, char **argv)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                         {"runtime-dir", required_argument, NULL, 'r'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const char usage[] = "Usage: smssctl query [--json] [--runtime-dir DIR]\n"
+        "What the master knows: boot phases and timings, sessions and subsystems,\n"
+        "known DLLs with source paths and checksums, paging files, the system\n"
+        "environment, object directories.\n";
     bool json = false;
     const char *runtime = NULL;
-    int o;
-    optind = 0; /* GNU getopt: start afresh after main's own parse */
     (void)ctl;
-    while ((o = getopt_long(argc, argv, "jr:h", opts, NULL)) != -1) {
-        switch (o) {
-        case 'j': json = true; break;
-        case 'r': runtime = optarg; break;
-        case 'h':
-            puts("Usage: smssctl query [--json] [--runtime-dir DIR]\n"
-                 "What the master knows: boot phases and timings, sessions and subsystems,\n"
-                 "known DLLs with source paths and checksums, paging files, the system\n"
-                 "environment, object directories.");
-            return EXIT_OK;
-        default: return EXIT_USAGE;
-        }
-    }
+    int rc = smssctl_read_options(argc, argv, usage, &json, &runtime);
+    if (rc >= 0)
+        return rc;
     struct smapi_client_error err;
     char *text = NULL;
     int fd = smapi_open(smapi_runtime_dir(runtime), 5000, &err);

@@ -3,7 +3,6 @@
 #include "smapi_client.h"
 #include "smssctl.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -12,27 +11,15 @@ static const char *const states[] = {"creating", "active", "terminating"};
 
 int cmd_sessions(struct smssctl *ctl, int argc, char **argv)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                         {"runtime-dir", required_argument, NULL, 'r'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const char usage[] = "Usage: smssctl sessions [--json] [--runtime-dir DIR]\n"
+        "List the sessions: ID, state, csrss PID, initial process PID, the child\n"
+        "instance that created it, processes recorded in it.\n";
     bool json = false;
     const char *runtime = NULL;
-    int o;
-    optind = 0; /* GNU getopt: start afresh after main's own parse */
     (void)ctl;
-    while ((o = getopt_long(argc, argv, "jr:h", opts, NULL)) != -1) {
-        switch (o) {
-        case 'j': json = true; break;
-        case 'r': runtime = optarg; break;
-        case 'h':
-            puts("Usage: smssctl sessions [--json] [--runtime-dir DIR]\n"
-                 "List the sessions: ID, state, csrss PID, initial process PID, the child\n"
-                 "instance that created it, processes recorded in it.");
-            return EXIT_OK;
-        default: return EXIT_USAGE;
-        }
-    }
+    int rc = smssctl_read_options(argc, argv, usage, &json, &runtime);
+    if (rc >= 0)
+        return rc;
     struct smapi_client_error err;
     struct smapi_session *v = NULL;
     size_t n = 0;

@@ -47,6 +47,30 @@ static void usage(FILE *f)
           f);
 }
 
+int smssctl_read_options(int argc, char **argv, const char *usage, bool *json,
+                         const char **runtime_dir)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"runtime-dir", required_argument, NULL, 'r'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int o;
+    optind = 0; /* GNU getopt: start afresh after main's own parse */
+    while ((o = getopt_long(argc, argv, "jr:h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'j': *json = true; break;
+        case 'r': *runtime_dir = optarg; break;
+        case 'h': fputs(usage, stdout); return EXIT_OK;
+        default: fputs(usage, stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
 int smssctl_fail(const char *cmd, int code, const char *fmt, ...)
 {
     va_list ap;

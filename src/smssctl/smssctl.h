@@ -44,6 +44,10 @@ const char *smssctl_system_root(struct smssctl *ctl);
 /* Whether the caller may use the Session Manager: root, or a member of the configured
  * API group. Prints the refusal. */
 bool smssctl_authorised(struct smssctl *ctl, const char *what);
+/* The options of a command that only reads from the master: --json, --runtime-dir DIR,
+ * --help (prints usage). -1 to go on, else the exit code to return. */
+int smssctl_read_options(int argc, char **argv, const char *usage, bool *json,
+                         const char **runtime_dir);
 /* "smssctl CMD: message" on stderr, and the exit code given. */
 int smssctl_fail(const char *cmd, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -31,19 +31,6 @@ static void usage(FILE *f)
           f);
 }
 
-/* The effective configuration smss wrote for its sessions. 0, or -1 (said why). */
-static int load_config(const char *path, struct smss_config *c)
-{
-    struct diags d = DIAGS_INIT;
-    int r = smss_config_load(c, &(struct smss_config_sources){.reg_file = path}, &d);
-    diags_print(&d, STDERR_FILENO);
-    if (r < 0)
-        log_error("cannot load the configuration %s; smss writes it to "
-                  "$SMSS_RUNTIME_DIR/config.reg", path);
-    diags_free(&d);
-    return r;
-}
-
 /* SIGCHLD, SIGTERM, SIGINT and SIGHUP arrive through a signalfd, nowhere else. */
 static int open_signalfd(void)
 {
@@ -115,7 +102,7 @@ int main(int argc, char **argv)
     if (sid && strcmp(sid, "0"))
         log_warning("SMSS_SESSION_ID is %s: wininit belongs to session 0", sid);
     struct smss_config c;
-    if (load_config(config_path, &c) < 0)
+    if (smss_config_load_effective(config_path, &c) < 0)
         return 2;
     /* Orphans of the services stay below wininit, as they would below services.exe. */
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)

@@ -36,18 +36,6 @@ static void usage(FILE *f)
           f);
 }
 
-static int load_config(const char *path, struct smss_config *c)
-{
-    struct diags d = DIAGS_INIT;
-    int r = smss_config_load(c, &(struct smss_config_sources){.reg_file = path}, &d);
-    diags_print(&d, STDERR_FILENO);
-    if (r < 0)
-        log_error("cannot load the configuration %s; smss writes it to "
-                  "$SMSS_RUNTIME_DIR/config.reg", path);
-    diags_free(&d);
-    return r;
-}
-
 /* SIGCHLD, SIGTERM, SIGUSR1, SIGHUP and SIGINT arrive through a signalfd, nowhere else. */
 static int open_signalfd(void)
 {
@@ -200,7 +188,7 @@ int main(int argc, char **argv)
         config_path = path_buf;
     }
     struct smss_config c;
-    if (load_config(config_path, &c) < 0)
+    if (smss_config_load_effective(config_path, &c) < 0)
         return 2;
     w.c = &c;
     if ((w.sig_fd = open_signalfd()) < 0) {
