@@ -233,6 +233,26 @@ pid_t platform_process_ppid(pid_t pid)
     return stat_field(pid, 4, &v) == 0 ? (pid_t)v : -1;
 }
 
+int platform_signal_where(int field, pid_t value, int sig)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        unsigned long long v;
+        if (*end || pid <= 0 || stat_field((pid_t)pid, field, &v) < 0 || (pid_t)v != value)
+            continue;
+        if (kill((pid_t)pid, sig) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
 int platform_process_nice(pid_t pid)
 {
     unsigned long long v;

@@ -59,6 +59,10 @@ size_t platform_process_cmdline(pid_t pid, char *out, size_t n);
 /* The process's nice value, or 0. */
 int platform_process_nice(pid_t pid);
 
+/* Send sig to every process whose stat field (4: parent PID, 6: POSIX session ID)
+ * equals value. Returns how many were signalled. */
+enum { PLATFORM_BY_PPID = 4, PLATFORM_BY_SID = 6 };
+int platform_signal_where(int field, pid_t value, int sig);
 /* Every live descendant of `ancestor` (through /proc's parent links), into pids (up to
  * max). Returns the count. */
 size_t platform_descendants(pid_t ancestor, pid_t *pids, size_t max);

@@ -1,6 +1,7 @@
 /* Orderly shutdown: the services in reverse start order, then whatever else is left. */
 #include "wininit.h"
 #include "log.h"
+#include "platform.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -53,33 +54,7 @@ static void stop_service(struct supervisor *s, struct service *sv, int sig_fd, i
 /* Send sig to every child of wininit (orphans it adopted as subreaper). Returns how many. */
 static int signal_children(int sig)
 {
-    DIR *d = opendir("/proc");
-    if (!d)
-        return 0;
-    int n = 0;
-    pid_t self = getpid();
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char *end;
-        long pid = strtol(e->d_name, &end, 10);
-        if (*end || pid <= 0)
-            continue;
-        char path[64], line[512];
-        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-        FILE *f = fopen(path, "re");
-        if (!f)
-            continue;
-        char *ok = fgets(line, sizeof line, f);
-        fclose(f);
-        char *rp = ok ? strrchr(line, ')') : NULL; /* the name may hold anything */
-        int ppid;
-        if (rp && sscanf(rp + 1, " %*c %d", &ppid) == 1 && ppid == self) {
-            kill((pid_t)pid, sig);
-            n++;
-        }
-    }
-    closedir(d);
-    return n;
+    return platform_signal_where(PLATFORM_BY_PPID, getpid(), sig);
 }
 
 static bool has_children(void)

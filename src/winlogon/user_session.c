@@ -4,6 +4,7 @@
 #include "winlogon.h"
 #include "cmdline.h"
 #include "log.h"
+#include "platform.h"
 #include "process_spawn.h"
 
 #include <dirent.h>
@@ -211,31 +212,7 @@ void user_session_wait(struct winlogon *w)
 
 int signal_session(pid_t sid, int sig)
 {
-    DIR *d = opendir("/proc");
-    if (!d)
-        return 0;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char *end;
-        long pid = strtol(e->d_name, &end, 10);
-        if (*end || pid <= 0)
-            continue;
-        char path[64], line[512];
-        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-        FILE *f = fopen(path, "re");
-        if (!f)
-            continue;
-        char *ok = fgets(line, sizeof line, f);
-        fclose(f);
-        char *rp = ok ? strrchr(line, ')') : NULL; /* the name may hold anything */
-        int session;
-        if (rp && sscanf(rp + 1, " %*c %*d %*d %d", &session) == 1 && session == sid &&
-            kill((pid_t)pid, sig) == 0)
-            n++;
-    }
-    closedir(d);
-    return n;
+    return platform_signal_where(PLATFORM_BY_SID, sid, sig);
 }
 
 static int64_t mono_ms(void)
