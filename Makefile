@@ -34,6 +34,14 @@ endif
 EXTRA_CFLAGS ?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(EXTRA_CFLAGS) $(CFLAGS)
 LDLIBS   = -lhivex -levtx -ljansson -lpam -lpam_misc -lm
+# smssctl is a static PIE: it queues renames from a rescue system whose libraries may not
+# match (issue: "queued from a rescue system or before the first boot"), and it runs once
+# per queued operation, where the dynamic loader costs as much as its own work. The
+# linker's notes on getgrnam/getpwuid are expected: those load the system's NSS modules
+# at run time. The sanitizer build cannot be static.
+ifneq ($(SAN),1)
+LDLIBS_smssctl = -static-pie -lhivex -ljansson -lm
+endif
 ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS_SAN) $(LDFLAGS)
 
 PROGRAMS  := $(filter-out lib,$(notdir $(wildcard src/*)))
@@ -77,7 +85,7 @@ $(LIB): $(LIB_OBJS)
 
 define program_rule
 $(B)/$(1): $(patsubst src/%.c,$(B)/obj/%.o,$(wildcard src/$(1)/*.c)) $(LIB)
-	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB) $$(LDLIBS)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB) $$(or $$(LDLIBS_$(1)),$$(LDLIBS))
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 

@@ -335,21 +335,37 @@ static void reap(void)
     }
 }
 
-/* SIGTERM: the session ends. Our processes first, then ourselves. */
-static void stop_all(void)
+/* Whether any process of ours is left. csrss is a subreaper, so every descendant whose
+ * parent is gone is its child: no children means no descendants, without reading /proc. */
+static bool has_children(void)
+{
+    siginfo_t si;
+    si.si_pid = 0;
+    return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 || errno != ECHILD;
+}
+
+static void signal_descendants(int sig)
 {
     enum { MAX = 4096 };
     static pid_t pids[MAX];
     size_t n = platform_descendants(getpid(), pids, MAX);
     for (size_t i = 0; i < n; i++)
-        kill(pids[i], SIGTERM);
-    for (int waited = 0; waited < STOP_TIMEOUT_MS && platform_descendants(getpid(), pids, 1); waited += 20) {
+        kill(pids[i], sig);
+}
+
+/* SIGTERM: the session ends. Our processes first, then ourselves. */
+static void stop_all(void)
+{
+    if (!has_children())
+        return;
+    signal_descendants(SIGTERM);
+    for (int waited = 0; waited < STOP_TIMEOUT_MS; waited += 20) {
         reap();
+        if (!has_children())
+            return;
         usleep(20000);
     }
-    n = platform_descendants(getpid(), pids, MAX);
-    for (size_t i = 0; i < n; i++)
-        kill(pids[i], SIGKILL);
+    signal_descendants(SIGKILL);
     while (waitpid(-1, NULL, 0) > 0)
         ;
 }

@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/prctl.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,81 @@ pid_t platform_fork_into_cgroup(int cgroup_fd)
     args.exit_signal = SIGCHLD;
     args.cgroup = (uint64_t)cgroup_fd;
     return (pid_t)syscall(SYS_clone3, &args, sizeof args);
+}
+
+int platform_close_all_except(int keep1, int keep2)
+{
+    int lo = keep1 < keep2 ? keep1 : keep2, hi = keep1 < keep2 ? keep2 : keep1;
+    unsigned from = 3;
+    for (int k = 0, keep[2] = {lo, hi}; k < 2; k++) {
+        if (keep[k] < (int)from)
+            continue;
+        if ((unsigned)keep[k] > from && close_range(from, (unsigned)keep[k] - 1, 0) < 0)
+            return -1;
+        from = (unsigned)keep[k] + 1;
+    }
+    return close_range(from, ~0U, 0);
+}
+
+/* The fields of /proc/self/stat from 26 (startcode) on, by their field numbers. */
+static int read_own_stat_tail(unsigned long long v[static 52])
+{
+    char text[2048];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return -1;
+    text[n] = '\0';
+    char *p = strrchr(text, ')'); /* the name may hold spaces and parentheses */
+    if (!p)
+        return -1;
+    p++;
+    for (int field = 3; field < 52; field++) {
+        char *end;
+        while (*p == ' ')
+            p++;
+        v[field] = strtoull(p, &end, 10);
+        if (end == p && field != 3) /* field 3 is the state letter */
+            return errno = EINVAL, -1;
+        p = end == p ? p + 1 : end;
+    }
+    return 0;
+}
+
+int platform_set_cmdline(char *const argv[])
+{
+    /* Anonymous memory: the kernel reads a command line only from such a mapping. */
+    static char *area;
+    if (!area) {
+        void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return -1;
+        area = m;
+    }
+    size_t n = 0;
+    for (size_t i = 0; argv[i]; i++) {
+        size_t len = strlen(argv[i]) + 1;
+        if (n + len > 4096) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        memcpy(area + n, argv[i], len);
+        n += len;
+    }
+    /* PR_SET_MM_MAP, the whole map at once, with everything but the arguments as it is:
+     * unlike PR_SET_MM_ARG_START it needs no CAP_SYS_RESOURCE for one's own process. */
+    unsigned long long v[52];
+    if (read_own_stat_tail(v) < 0)
+        return -1;
+    struct prctl_mm_map map = {
+        .start_code = v[26], .end_code = v[27], .start_stack = v[28], .start_data = v[45],
+        .end_data = v[46], .start_brk = v[47], .brk = (uint64_t)syscall(SYS_brk, 0),
+        .arg_start = (uint64_t)(uintptr_t)area, .arg_end = (uint64_t)(uintptr_t)(area + n),
+        .env_start = v[50], .env_end = v[51], .exe_fd = (uint32_t)-1,
+    };
+    return prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&map, sizeof map, 0);
 }
 
 int platform_mount_slave_at(const char *path)

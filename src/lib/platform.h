@@ -19,6 +19,15 @@ int platform_set_nice(int nice);
 /* fork(), the child born in the cgroup v2 directory cgroup_fd (clone3 with
  * CLONE_INTO_CGROUP). -1 with errno (ENOSYS on kernels before 5.7). */
 pid_t platform_fork_into_cgroup(int cgroup_fd);
+
+/* Close every descriptor from 3 up except keep1 and keep2 (-1: none). */
+int platform_close_all_except(int keep1, int keep2);
+
+/* Show argv (NULL-terminated) as this process's command line (/proc/PID/cmdline, ps)
+ * without executing anything: what a forked copy of a program does to be seen as the
+ * instance it is (PR_SET_MM_MAP: kernels with checkpoint/restore support; no capability
+ * needed). At most 4096 bytes. */
+int platform_set_cmdline(char *const argv[]);
 /* Make the mount that holds `path` a slave (nothing mounted beneath it propagates back to
  * the parent namespace), falling back to every mount when it is not a mount point. */
 int platform_mount_slave_at(const char *path);

@@ -25,7 +25,7 @@ struct child_report {
 
 static const char *const step_names[] = {"signals", "setsid", "cgroup", "setns(ipc)",
                                          "setns(mnt)", "setpriority", "user", "chdir",
-                                         "stdio", "exec", "TIOCSCTTY"};
+                                         "descriptors", "exec", "TIOCSCTTY"};
 enum { S_SIGNALS, S_SETSID, S_CGROUP, S_IPC, S_MNT, S_NICE, S_USER, S_CHDIR, S_STDIO, S_EXEC,
        S_CTTY };
 
@@ -105,6 +105,15 @@ static _Noreturn void child_main(const struct spawn_request *r, int report, bool
         child_fail(report, S_STDIO);
     if (r->inherit_fd >= 0 && fcntl(r->inherit_fd, F_SETFD, 0) < 0)
         child_fail(report, S_STDIO);
+    /* Renamed before the parent hears "running", so whoever reads /proc then sees argv. */
+    if (r->run && platform_set_cmdline(r->argv) == 0) {
+        if (platform_close_all_except(report, r->inherit_fd) < 0)
+            child_fail(report, S_STDIO);
+        if (r->envp)
+            environ = (char **)r->envp;
+        close(report); /* the parent's read ends: running */
+        _exit(r->run(r->run_arg));
+    }
     execve(r->path, r->argv, r->envp ? r->envp : environ);
     child_fail(report, S_EXEC);
 }

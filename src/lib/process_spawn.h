@@ -5,7 +5,9 @@
  * terminal), cgroup, IPC
  * namespace, priority, user (groups, gid, uid), working directory, standard streams.
  * A failure in the child is reported to the parent (which step, errno) through a
- * close-on-exec pipe, so spawn_process either returns a running program or says why not. */
+ * close-on-exec pipe, so spawn_process either returns a running program or says why not.
+ * With run, the child is a copy of the caller that runs a function after the same set-up
+ * (how smss starts its child instances). */
 #ifndef SMSS_PROCESS_SPAWN_H
 #define SMSS_PROCESS_SPAWN_H
 #include <stdbool.h>
@@ -28,6 +30,12 @@ struct spawn_request {
     int mnt_ns_fd;           /* -1, or a mount namespace the child enters (setns) */
     int inherit_fd;          /* -1, or a descriptor the program keeps, same number (as an
                                 NT handle passed to a child) */
+    int (*run)(void *arg);   /* a copy of the caller (no exec) runs this, shown with argv
+                                as its command line and envp as environ, every descriptor
+                                but 0-2 and inherit_fd closed, and exits with what it
+                                returns; where the kernel cannot rename a process, path is
+                                executed with argv as without run */
+    void *run_arg;
 };
 
 /* A request with every optional field at "inherit". */

@@ -8,6 +8,7 @@
 #include "platform.h"
 #include "process_spawn.h"
 #include "execute_list.h"
+#include "smss_modes.h"
 #include <fcntl.h>
 
 #include <errno.h>
@@ -135,6 +136,17 @@ void session_remove(struct session *s)
     free(s);
 }
 
+/* What a child instance is started with: its command line and environment. */
+/* The child instance is a copy of the master (NT's smss starts its children from its own
+ * image; here the image is already in memory, so there is nothing to load again), shown
+ * as "smss 0000000N 0000000F". Where the kernel cannot rename a process, spawn_process
+ * executes the image afresh with those arguments, which lands in the same function. */
+static int run_child_instance(void *argv)
+{
+    struct smss_options o = {.argc = 2, .argv = (char **)argv + 1};
+    return smss_session_child(&o);
+}
+
 /* Start the child instance that will create the session. */
 static int start_child(struct session *s)
 {
@@ -150,7 +162,11 @@ static int start_child(struct session *s)
     rq.path = M.self_exe;
     rq.argv = argv;
     rq.envp = env;
+    rq.run = run_child_instance;
+    rq.run_arg = argv;
     rq.inherit_fd = sv[1];
+    rq.set_nice = true;
+    rq.nice = platform_nice_for_priority(PRIORITY_SMSS);
     /* The session's cgroup, made here so the child is born in it (no migration). */
     if (s->cgroup[0] && (mkdir(s->cgroup, 0755) == 0 || errno == EEXIST))
         rq.cgroup_fd = open(s->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -159,11 +175,11 @@ static int start_child(struct session *s)
                     s->cgroup, strerror(errno));
         s->cgroup[0] = '\0';
     }
-    rq.set_nice = true;
-    rq.nice = platform_nice_for_priority(PRIORITY_SMSS);
     struct spawn_error err;
     pid_t pid;
-    int r = spawn_process(&rq, &pid, &err);
+    int r = env ? spawn_process(&rq, &pid, &err) : -1;
+    if (!env)
+        err = (struct spawn_error){"environment", ENOMEM};
     master_env_free(env);
     close(sv[1]);
     if (rq.cgroup_fd >= 0)
