@@ -498,13 +498,17 @@ int pq_append(const char *state_dir, const struct pq_entry *entries, size_t n,
         return -1;
     int rc = -1, dirfd = -1, fd = -1;
     bool created = false;
-    if (pq_mkdirs(state_dir)) {
-        int e = errno;
-        diag_add(d, DIAG_ERROR, state_dir, "cannot create the state directory: %s", strerror(e));
-        errno = e;
-        goto out;
-    }
+    /* The directory is made only when it is missing (the first operation ever). */
     dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0 && errno == ENOENT) {
+        if (pq_mkdirs(state_dir)) {
+            int e = errno;
+            diag_add(d, DIAG_ERROR, state_dir, "cannot create the state directory: %s", strerror(e));
+            errno = e;
+            goto out;
+        }
+        dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
     if (dirfd < 0 || (fd = open_locked_queue(dirfd, create, &created)) < 0) {
         int e = errno;
         diag_add(d, DIAG_ERROR, where, "cannot open the queue: %s%s", strerror(e),
