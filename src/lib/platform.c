@@ -71,32 +71,7 @@ int platform_close_all_except(int keep1, int keep2)
     return close_range(from, ~0U, 0);
 }
 
-/* The fields of /proc/self/stat from 26 (startcode) on, by their field numbers. */
-static int read_own_stat_tail(unsigned long long v[static 52])
-{
-    char text[2048];
-    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
-    if (fd >= 0)
-        close(fd);
-    if (n <= 0)
-        return -1;
-    text[n] = '\0';
-    char *p = strrchr(text, ')'); /* the name may hold spaces and parentheses */
-    if (!p)
-        return -1;
-    p++;
-    for (int field = 3; field < 52; field++) {
-        char *end;
-        while (*p == ' ')
-            p++;
-        v[field] = strtoull(p, &end, 10);
-        if (end == p && field != 3) /* field 3 is the state letter */
-            return errno = EINVAL, -1;
-        p = end == p ? p + 1 : end;
-    }
-    return 0;
-}
+static int stat_field_range(pid_t pid, int first, int last, unsigned long long *out);
 
 int platform_set_cmdline(char *const argv[])
 {
@@ -120,8 +95,8 @@ int platform_set_cmdline(char *const argv[])
     }
     /* PR_SET_MM_MAP, the whole map at once, with everything but the arguments as it is:
      * unlike PR_SET_MM_ARG_START it needs no CAP_SYS_RESOURCE for one's own process. */
-    unsigned long long v[52];
-    if (read_own_stat_tail(v) < 0)
+    unsigned long long v[52]; /* by proc(5)'s field numbers: 26 startcode ... 51 env_end */
+    if (stat_field_range(getpid(), 26, 51, &v[26]) < 0)
         return -1;
     struct prctl_mm_map map = {
         .start_code = v[26], .end_code = v[27], .start_stack = v[28], .start_data = v[45],
@@ -266,25 +241,31 @@ static int read_stat_fields(pid_t pid, char *buf, size_t n, char **after_comm)
     return 0;
 }
 
-/* Field number `field` (1-based, as proc(5) counts) of /proc/PID/stat. */
-static int stat_field(pid_t pid, int field, unsigned long long *out)
+/* Fields first..last (1-based, as proc(5) counts) of /proc/PID/stat, into out[0...]. */
+static int stat_field_range(pid_t pid, int first, int last, unsigned long long *out)
 {
     char buf[1024], *p;
     if (read_stat_fields(pid, buf, sizeof buf, &p) < 0)
         return -1;
-    for (int i = 3; i < field && p; i++) {
+    for (int i = 3; i < first && p; i++) {
         p = strchr(p, ' ');
         if (p)
             p++;
     }
-    if (!p)
-        return -1;
-    if (field == 19) { /* nice is signed */
-        *out = (unsigned long long)strtoll(p, NULL, 10);
-        return 0;
+    for (int i = first; i <= last; i++) {
+        char *end;
+        if (!p || !*p)
+            return -1;
+        /* nice (19) is signed: strtoll's value as the caller's unsigned type */
+        out[i - first] = i == 19 ? (unsigned long long)strtoll(p, &end, 10) : strtoull(p, &end, 10);
+        p = *end == ' ' ? end + 1 : NULL;
     }
-    *out = strtoull(p, NULL, 10);
     return 0;
+}
+
+static int stat_field(pid_t pid, int field, unsigned long long *out)
+{
+    return stat_field_range(pid, field, field, out);
 }
 
 uint64_t platform_process_start_ticks(pid_t pid)
