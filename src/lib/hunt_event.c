@@ -17,6 +17,11 @@ static const char *const field_names[HF_COUNT] = {
     "ProcessName",
 };
 
+const char *hunt_field_name(enum hunt_field f)
+{
+    return (unsigned)f < HF_COUNT ? field_names[f] : NULL;
+}
+
 int hunt_field_lookup(const char *name, size_t len)
 {
     static size_t lens[HF_COUNT];
@@ -64,13 +69,21 @@ int64_t hunt_parse_pid(const char *s)
         return -1;
     while (*s == ' ')
         s++;
+    /* Plain decimal digits, the common case, without strtoll: up to 18 of them cannot
+     * overflow; anything else is left to it. */
+    int64_t v = 0;
+    const char *d = s;
+    for (; (unsigned)(*d - '0') < 10 && d - s < 18; d++)
+        v = v * 10 + (*d - '0');
+    if (d > s && (*d == '\0' || *d == ' '))
+        return v;
     char *end;
     errno = 0;
-    long long v = (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? strtoll(s + 2, &end, 16)
-                                                                 : strtoll(s, &end, 10);
-    if (errno || end == s || v < 0 || (*end && *end != ' '))
+    long long big = (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? strtoll(s + 2, &end, 16)
+                                                                   : strtoll(s, &end, 10);
+    if (errno || end == s || big < 0 || (*end && *end != ' '))
         return -1;
-    return v;
+    return big;
 }
 
 static bool present(const char *s) { return s && *s && strcmp(s, "-") != 0; }

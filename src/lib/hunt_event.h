@@ -34,6 +34,8 @@ enum hunt_field {
 
 /* The field a name stands for (exact event field names), or -1. */
 int hunt_field_lookup(const char *name, size_t len);
+/* A field's name ("ProcessId", ...). */
+const char *hunt_field_name(enum hunt_field f);
 
 /* One event: its header and the fields that matter (NUL-terminated, NULL = absent). */
 struct hunt_event {

@@ -2,16 +2,17 @@
  * shippers write: Winlogbeat (winlog.event_id, winlog.event_data.*), NXLog and the public
  * security datasets (flat: EventID, SourceName, the data fields at the top level), and
  * EVTX-to-JSON dumps (Event.System.*, Event.EventData.*). Fields are read by name. */
-#include "buf.h"
 #include "hunt_event.h"
 #include "hunt_input.h"
 #include "hunt_json_scan.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define REPORT_MAX 5
 
@@ -80,7 +81,7 @@ struct jsonl_reader {
     struct diags *d;
     unsigned reported;
     uint64_t line;
-    struct buf scratch; /* decoded values of the line being read */
+    struct hunt_json_keys keys;
 };
 
 static void bad_line(struct jsonl_reader *jr, const char *msg)
@@ -114,107 +115,136 @@ static void fields(json_t *root, struct hunt_event *e, char nums[HF_COUNT][24])
     }
 }
 
-
 /* ------------------------------------------------------------------ the fast path */
+
+/* The member names the walk reports: the event fields (their hunt_field index first),
+ * then the header's names in the shapes above. Every other member costs no call. */
+enum key {
+    K_TEXT = HF_COUNT, K_VALUE, K_EVENT_ID, K_EVENTID, K_CODE, K_PROVIDER_NAME,
+    K_SOURCENAME, K_PROVIDERNAME, K_PROVIDER__NAME, K_NAME, K_SYSTEMTIME, K_TIMECREATED,
+    K_AT_TIMESTAMP, K_EVENTTIME, K_TIMESTAMP, K_RECORD_ID, K_RECORDNUMBER, K_EVENTRECORDID,
+    K_COUNT
+};
+static const char *const header_keys[K_COUNT - HF_COUNT] = {
+    "#text", "Value", "event_id", "EventID", "code", "provider_name", "SourceName",
+    "ProviderName", "Provider_Name", "Name", "SystemTime", "TimeCreated", "@timestamp",
+    "EventTime", "timestamp", "record_id", "RecordNumber", "EventRecordID"};
+
+/* The names are distinct and short, and as many as the set holds (checked when this
+ * compiles): building the set cannot fail. */
+_Static_assert(K_COUNT <= HUNT_JSON_KEYS_MAX, "every member name fits the walk's key set");
+
+static void keys_init(struct hunt_json_keys *ks)
+{
+    const char *names[K_COUNT + 1];
+    for (int i = 0; i < K_COUNT; i++)
+        names[i] = i < HF_COUNT ? hunt_field_name((enum hunt_field)i) : header_keys[i - HF_COUNT];
+    names[K_COUNT] = NULL;
+    hunt_json_keys_init(ks, names);
+}
 
 enum target { T_ID = HF_COUNT, T_PROVIDER, T_TIME, T_RECNO, T_COUNT };
 
+/* The member chosen for each target so far; decoded only once the event is known to be
+ * one we read (most lines are not, and their values need no copy). */
 struct fast {
-    struct buf *scratch;
-    long off[T_COUNT];
+    const struct hunt_json_keys *keys;
+    struct hunt_json_member best[T_COUNT];
     int rank[T_COUNT];
-    bool failed;
 };
 
+#define NO_RANK (1 << 20)
 #define span_is(s, lit) ((s).n == sizeof(lit) - 1 && memcmp((s).p, lit, sizeof(lit) - 1) == 0)
 
 /* Which target a member feeds, and with what rank (lower wins; the same preferences as
  * the paths of the full parse below). -1 when none. */
-static int classify(const struct hunt_json_member *m, int *rank)
+static int classify(const struct hunt_json_keys *ks, const struct hunt_json_member *m,
+                    int *rank)
 {
-    struct hunt_json_span k = m->key, none = {"", 0};
+    static const struct hunt_json_span none = {"", 0};
+    int k = m->key_index;
     unsigned d = m->depth;
-    if (span_is(k, "#text") || span_is(k, "Value")) { /* {"#text": value} wrappers */
+    if (k == K_TEXT || k == K_VALUE) { /* {"#text": value} wrappers: the outer key */
         if (d == 0)
             return -1;
-        k = m->path[--d];
+        d--;
+        k = hunt_json_keys_find(ks, m->path[d].p, m->path[d].n);
     }
     struct hunt_json_span parent = d ? m->path[d - 1] : none, grand = d > 1 ? m->path[d - 2] : none;
-    int f = hunt_field_lookup(k.p, k.n);
-    if (f >= 0) {
+    if (k >= 0 && k < HF_COUNT) {
         if (span_is(parent, "event_data") || span_is(parent, "EventData"))
-            return *rank = 0, f;
-        return d == 0 ? (*rank = 1, f) : -1;
+            return *rank = 0, k;
+        return d == 0 ? (*rank = 1, k) : -1;
     }
-    if (span_is(k, "event_id"))
-        return *rank = span_is(parent, "winlog") ? 0 : 2, T_ID;
-    if (span_is(k, "EventID"))
-        return *rank = d == 0 ? 1 : 3, T_ID;
-    if (span_is(k, "code") && span_is(parent, "event"))
-        return *rank = 4, T_ID;
-    if (span_is(k, "provider_name") && span_is(parent, "winlog"))
-        return *rank = 0, T_PROVIDER;
-    if (span_is(k, "SourceName") || span_is(k, "ProviderName") || span_is(k, "Provider_Name"))
+    bool winlog = span_is(parent, "winlog");
+    switch (k) {
+    case K_EVENT_ID: return *rank = winlog ? 0 : 2, T_ID;
+    case K_EVENTID: return *rank = d == 0 ? 1 : 3, T_ID;
+    case K_CODE: return span_is(parent, "event") ? (*rank = 4, T_ID) : -1;
+    case K_PROVIDER_NAME: return winlog ? (*rank = 0, T_PROVIDER) : -1;
+    case K_SOURCENAME: case K_PROVIDERNAME: case K_PROVIDER__NAME:
         return *rank = 1, T_PROVIDER;
-    if (span_is(k, "Name") && span_is(parent, "#attributes") && span_is(grand, "Provider"))
-        return *rank = 4, T_PROVIDER;
-    if (span_is(k, "SystemTime") && span_is(parent, "#attributes"))
-        return *rank = 0, T_TIME;
-    if (span_is(k, "TimeCreated"))
-        return *rank = 1, T_TIME;
-    if (d == 0 && (span_is(k, "@timestamp") || span_is(k, "EventTime") || span_is(k, "timestamp")))
-        return *rank = span_is(k, "@timestamp") ? 2 : 3, T_TIME;
-    if (span_is(k, "record_id"))
-        return *rank = span_is(parent, "winlog") ? 0 : 4, T_RECNO;
-    if (span_is(k, "RecordNumber") || span_is(k, "EventRecordID"))
-        return *rank = 1, T_RECNO;
-    return -1;
+    case K_NAME:
+        return span_is(parent, "#attributes") && span_is(grand, "Provider")
+                   ? (*rank = 4, T_PROVIDER) : -1;
+    case K_SYSTEMTIME: return span_is(parent, "#attributes") ? (*rank = 0, T_TIME) : -1;
+    case K_TIMECREATED: return *rank = 1, T_TIME;
+    case K_AT_TIMESTAMP: return d == 0 ? (*rank = 2, T_TIME) : -1;
+    case K_EVENTTIME: case K_TIMESTAMP: return d == 0 ? (*rank = 3, T_TIME) : -1;
+    case K_RECORD_ID: return *rank = winlog ? 0 : 4, T_RECNO;
+    case K_RECORDNUMBER: case K_EVENTRECORDID: return *rank = 1, T_RECNO;
+    default: return -1;
+    }
 }
 
 static void fast_member(void *ctx, const struct hunt_json_member *m)
 {
     struct fast *fs = ctx;
     int rank;
-    int t = classify(m, &rank);
+    int t = classify(fs->keys, m, &rank);
     if (t < 0 || rank >= fs->rank[t] || (!m->is_string && span_is(m->value, "null")))
         return;
-    long at = hunt_json_decode_string(m, fs->scratch);
-    if (at < 0) {
-        fs->failed = true;
-        return;
-    }
-    fs->off[t] = at;
+    fs->best[t] = *m;
     fs->rank[t] = rank;
 }
 
-/* 1 handled (or not a process event), 0 when the walk could not follow the text. */
-static int fast_line(struct jsonl_reader *jr, const char *s, size_t n, int *rc)
+/* The values of targets [from, to) decoded in place (the line is the reader's own copy,
+ * and its walk is over), NULL for none. */
+static void decode_targets(const struct fast *fs, int from, int to, const char *val[T_COUNT])
 {
-    struct fast fs = {.scratch = &jr->scratch};
-    jr->scratch.len = 0;
-    for (int i = 0; i < T_COUNT; i++) {
-        fs.off[i] = -1;
-        fs.rank[i] = 1 << 20;
-    }
-    if (hunt_json_scan(s, n, fast_member, &fs) < 0 || fs.failed)
-        return 0;
-    const char *base = jr->scratch.p;
-#define AT(t) (fs.off[t] >= 0 ? base + fs.off[t] : NULL)
-    struct hunt_event e = {.time = HUNT_TIME_UNKNOWN};
-    int64_t id = hunt_parse_pid(AT(T_ID));
-    *rc = 0;
-    if (id < 0)
-        return 1;
-    e.id = (unsigned)id;
-    e.has_id = true;
-    e.provider = AT(T_PROVIDER);
-    if (!hunt_event_wanted(e.id, e.provider))
-        return 1;
-    e.time = hunt_time_parse(AT(T_TIME));
-    e.recno = fs.off[T_RECNO] >= 0 ? strtoull(base + fs.off[T_RECNO], NULL, 10) : 0;
+    for (int t = from; t < to; t++)
+        val[t] = fs->rank[t] != NO_RANK ? hunt_json_decode_in_place(&fs->best[t]) : NULL;
+}
+
+/* The event's header and fields from the decoded values. */
+static void fill_event(struct hunt_event *e, const char *const val[T_COUNT])
+{
+    e->provider = val[T_PROVIDER];
+    e->time = hunt_time_parse(val[T_TIME]);
+    e->recno = val[T_RECNO] ? strtoull(val[T_RECNO], NULL, 10) : 0;
     for (int f = 0; f < HF_COUNT; f++)
-        e.v[f] = AT(f);
-#undef AT
+        e->v[f] = val[f];
+}
+
+/* 1 handled (or not a process event), 0 when the walk could not follow the text (which
+ * it then left as it was). */
+static int fast_line(struct jsonl_reader *jr, char *s, size_t n, int *rc)
+{
+    struct fast fs = {.keys = &jr->keys};
+    for (int i = 0; i < T_COUNT; i++)
+        fs.rank[i] = NO_RANK;
+    if (hunt_json_scan_keys(s, n, &jr->keys, fast_member, &fs) < 0)
+        return 0;
+    const char *val[T_COUNT];
+    decode_targets(&fs, T_ID, T_PROVIDER + 1, val);
+    *rc = 0;
+    int64_t id = hunt_parse_pid(val[T_ID]);
+    if (id < 0 || !hunt_event_wanted((unsigned)id, val[T_PROVIDER]))
+        return 1;
+    decode_targets(&fs, 0, HF_COUNT, val);
+    decode_targets(&fs, T_TIME, T_COUNT, val);
+    struct hunt_event e = {.id = (unsigned)id, .has_id = true};
+    fill_event(&e, val);
     struct hunt_record r;
     char scratch[512];
     if (hunt_event_record(&e, &r, scratch, sizeof scratch)) {
@@ -230,7 +260,7 @@ static int fast_line(struct jsonl_reader *jr, const char *s, size_t n, int *rc)
 /* ------------------------------------------------------------------ the full parse */
 
 /* Lines the walk cannot follow: jansson parses them whole (and says what is wrong). */
-static int handle_line(struct jsonl_reader *jr, const char *s, size_t n)
+static int handle_line(struct jsonl_reader *jr, char *s, size_t n)
 {
     int fast_rc;
     if (fast_line(jr, s, n, &fast_rc))
@@ -273,29 +303,99 @@ static int handle_line(struct jsonl_reader *jr, const char *s, size_t n)
     return rc;
 }
 
+/* ------------------------------------------------------------------ lines */
+
+#define BLOCK (1 << 18) /* bytes per read(): large enough to make calls rare, small
+                         * enough that a block is still in cache while its lines are read */
+
+/* Lines from a file descriptor, read in large blocks and split in place: no copy of a
+ * line, and a line longer than a block grows the buffer. */
+struct lines {
+    int fd;
+    char *buf;
+    size_t cap, start, len; /* unread bytes: buf[start..len) */
+    bool eof;
+};
+
+/* Room after the unread bytes for one more block: they move to the front, and the buffer
+ * grows when they fill most of it (a line longer than a block). */
+static int make_room(struct lines *l)
+{
+    memmove(l->buf, l->buf + l->start, l->len - l->start);
+    l->len -= l->start;
+    l->start = 0;
+    if (l->cap - l->len >= BLOCK / 2)
+        return 0;
+    char *b = realloc(l->buf, l->cap * 2);
+    if (!b)
+        return -1;
+    l->buf = b;
+    l->cap *= 2;
+    return 0;
+}
+
+static int fill_block(struct lines *l)
+{
+    if (make_room(l) < 0)
+        return -1;
+    ssize_t n;
+    do
+        n = read(l->fd, l->buf + l->len, l->cap - l->len);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -1;
+    l->eof = n == 0;
+    l->len += (size_t)n;
+    return 0;
+}
+
+/* The next line without its '\n' in *s, *n (the reader's to change): 1, 0 at the end,
+ * -1 on a read error. */
+static int next_line(struct lines *l, char **s, size_t *n)
+{
+    for (;;) {
+        char *p = l->buf + l->start, *nl = memchr(p, '\n', l->len - l->start);
+        if (nl || (l->eof && l->start < l->len)) {
+            *s = p;
+            *n = nl ? (size_t)(nl - p) : l->len - l->start;
+            l->start += *n + (nl != NULL);
+            return 1;
+        }
+        if (l->eof)
+            return 0;
+        if (fill_block(l) < 0)
+            return -1;
+    }
+}
+
 int hunt_input_jsonl(const char *path, hunt_record_fn fn, void *ctx,
                      struct hunt_input_stats *st, struct diags *d)
 {
-    FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
-    if (!f) {
+    bool is_stdin = strcmp(path, "-") == 0;
+    struct lines l = {.fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC),
+                      .cap = 2 * BLOCK};
+    if (l.fd < 0) {
         diag_add(d, DIAG_ERROR, path, "cannot open: %s", strerror(errno));
         return -1;
     }
     struct jsonl_reader jr = {.path = path, .fn = fn, .ctx = ctx, .st = st, .d = d};
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int rc = 0;
-    while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
+    keys_init(&jr.keys);
+    int rc = (l.buf = malloc(l.cap)) ? 0 : -1;
+    if (rc < 0)
+        diag_add(d, DIAG_ERROR, path, "cannot read: %s", strerror(ENOMEM));
+    char *s;
+    size_t n;
+    int got = 0;
+    while (rc == 0 && (got = next_line(&l, &s, &n)) > 0) {
         jr.line++;
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        while (n && s[n - 1] == '\r')
             n--;
         if (n == 0)
             continue;
         st->records++;
-        rc = handle_line(&jr, line, (size_t)n);
+        rc = handle_line(&jr, s, n);
     }
-    if (rc == 0 && ferror(f)) {
+    if (rc == 0 && got < 0) {
         diag_add(d, DIAG_ERROR, path, "read error after line %llu: %s",
                  (unsigned long long)jr.line, strerror(errno));
         rc = -1;
@@ -303,9 +403,8 @@ int hunt_input_jsonl(const char *path, hunt_record_fn fn, void *ctx,
     if (jr.reported > REPORT_MAX)
         diag_add(d, DIAG_WARNING, path, "%u unreadable lines in all (the first %d listed)",
                  jr.reported, REPORT_MAX);
-    free(line);
-    buf_free(&jr.scratch);
-    if (f != stdin)
-        fclose(f);
+    free(l.buf);
+    if (!is_stdin)
+        close(l.fd);
     return rc;
 }

@@ -13,7 +13,9 @@
 
 static bool is_smss_name(const char *name)
 {
-    return name && (strcasecmp(name, "smss.exe") == 0 || strcmp(name, "smss") == 0);
+    /* Asked of every process, most of them not smss: the first letter decides first. */
+    return name && (name[0] | 0x20) == 's' &&
+           (strcasecmp(name, "smss.exe") == 0 || strcmp(name, "smss") == 0);
 }
 
 enum hunt_smss_role hunt_smss_role(const struct hunt_proc *p)
@@ -132,20 +134,42 @@ static char *joined(const struct strlist *l, const char *sep)
 
 /* ------------------------------------------------------------------ the checks */
 
-static struct hunt_name_cache *cache_slot(struct hunt_judge *j, const char *name, unsigned os)
+/* The cache is two-way: a name may sit in either slot of its pair, so that two names
+ * with colliding hashes, seen in turn, do not evict each other and send both through
+ * the look-alike check on every record (as two names of the sample logs did). */
+static struct hunt_name_cache *cache_pair(struct hunt_judge *j, const char *name, unsigned os)
 {
     if (!j->clean || strlen(name) >= sizeof j->clean[0].name)
         return NULL;
     uint32_t h = 2166136261u ^ os;
     for (const char *c = name; *c; c++)
         h = (h ^ (unsigned char)*c) * 16777619u;
-    return &j->clean[h % HUNT_NAME_CACHE];
+    return &j->clean[(h % HUNT_NAME_CACHE) & ~1u];
+}
+
+static bool cached(const struct hunt_name_cache *pair, const char *name, unsigned os)
+{
+    for (int i = 0; pair && i < 2; i++)
+        if (pair[i].os == os && !strcmp(pair[i].name, name))
+            return true;
+    return false;
+}
+
+/* The slot of the pair a new name takes: an empty one, else the older entry (the
+ * second slot holds the newest). */
+static struct hunt_name_cache *cache_take(struct hunt_name_cache *pair)
+{
+    if (!pair[0].name[0])
+        return &pair[0];
+    if (pair[1].name[0])
+        pair[0] = pair[1];
+    return &pair[1];
 }
 
 static void check_lookalike(struct hunt_judge *j, struct hunt_proc *p, unsigned os)
 {
-    struct hunt_name_cache *slot = cache_slot(j, p->name, os);
-    if (slot && slot->os == os && !strcmp(slot->name, p->name))
+    struct hunt_name_cache *pair = cache_pair(j, p->name, os);
+    if (cached(pair, p->name, os))
         return;
     size_t before = j->findings;
     const struct hunt_ruleset *rs = j->rs;
@@ -198,7 +222,8 @@ static void check_lookalike(struct hunt_judge *j, struct hunt_proc *p, unsigned 
                      "process name \"%s\" (PID %lld) differs from core process %s only by "
                      "case", p->name, (long long)p->pid, prot[i]);
             }
-    if (slot && !odd_case && j->findings == before) {
+    if (pair && !odd_case && j->findings == before) {
+        struct hunt_name_cache *slot = cache_take(pair);
         snprintf(slot->name, sizeof slot->name, "%s", p->name);
         slot->os = os;
     }

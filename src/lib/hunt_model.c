@@ -76,6 +76,20 @@ static int digits(const char *s, int n)
     return v;
 }
 
+/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar (H. Hinnant's
+ * days_from_civil), as timegm counts them, without its time-zone machinery: a time is
+ * parsed for every event read. A day past the month's end runs into the next month, as
+ * timegm's normalisation has it. */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
 int64_t hunt_time_parse(const char *s)
 {
     if (!s)
@@ -106,10 +120,8 @@ int64_t hunt_time_parse(const char *s)
         int oh = digits(p + 1, 2), om = p[3] == ':' ? digits(p + 4, 2) : digits(p + 3, 2);
         offset = ((int64_t)oh * 3600 + (om > 0 ? om : 0) * 60) * (*p == '-' ? -1 : 1);
     }
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                    .tm_min = mi, .tm_sec = se};
-    time_t t = timegm(&tm);
-    return ((int64_t)t - offset) * HUNT_SECOND + us;
+    int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    return (t - offset) * HUNT_SECOND + us;
 }
 
 const char *hunt_time_format(int64_t t, char *out, size_t size)

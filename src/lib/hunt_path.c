@@ -1,5 +1,4 @@
 #include "hunt_path.h"
-#include "buf.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -35,32 +34,37 @@ static size_t device_prefix(const char *s)
     return 0;
 }
 
-/* Replace the system-root spellings at the front of s (already lower case). */
-static int windows_prefix(struct buf *out, const char *s, const char *root)
+/* The system-root spellings at the front of s (already lower case) replaced by root,
+ * into out (room for strlen(s) + strlen(root) + 3 bytes). */
+static void windows_prefix(char *out, const char *s, const char *root)
 {
     static const char *const roots[] = {"%%systemroot%%", "%systemroot%", "\\systemroot",
                                         "%%windir%%",     "%windir%",     "systemroot"};
-    for (;;) {
-        if (strncmp(s, "\\??\\", 4) == 0 || strncmp(s, "\\\\?\\", 4) == 0 ||
-            strncmp(s, "\\\\.\\", 4) == 0) {
-            s += 4;
-            continue;
-        }
-        break;
+    if (s[0] != '\\' && s[0] != '%' && s[0] != 's') { /* "c:\\...": none of them */
+        strcpy(out, s);
+        return;
     }
+    while (strncmp(s, "\\??\\", 4) == 0 || strncmp(s, "\\\\?\\", 4) == 0 ||
+           strncmp(s, "\\\\.\\", 4) == 0)
+        s += 4;
     for (size_t i = 0; i < sizeof roots / sizeof *roots; i++) {
         size_t n = strlen(roots[i]);
-        if (strncmp(s, roots[i], n) == 0 && (s[n] == '\\' || s[n] == '\0'))
-            return buf_puts(out, root) < 0 || buf_puts(out, s + n) < 0 ? -1 : 0;
+        if (strncmp(s, roots[i], n) == 0 && (s[n] == '\\' || s[n] == '\0')) {
+            strcpy(stpcpy(out, root), s + n);
+            return;
+        }
     }
     size_t dev = device_prefix(s);
     if (dev || (s[0] == '\\' && s[1] != '\\')) {
         /* The system drive: the volume device and a rooted path both name it. */
-        if (buf_append(out, root, 2) < 0)
-            return -1;
-        return buf_puts(out, s + dev);
+        size_t drive = strnlen(root, 2);
+        memcpy(out, root, drive);
+        out[drive] = '\0';
+        if (drive == 2)
+            strcpy(out + 2, s + dev);
+        return;
     }
-    return buf_puts(out, s);
+    strcpy(out, s);
 }
 
 static void collapse(char *s, char sep)
@@ -74,6 +78,18 @@ static void collapse(char *s, char sep)
     *w = '\0';
 }
 
+/* s[0..n) in ASCII lower case with '/' as '\' into out (NUL-terminated). */
+static void lower_backslashed(char *out, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c == '/' ? '\\' : c;
+    }
+    out[n] = '\0';
+}
+
+/* One allocation for the result; the lower-case copies it is made from live on the
+ * stack when they fit (an image path is normalised for every process). */
 char *hunt_path_normalize(const char *path, const char *system_root)
 {
     if (!path)
@@ -86,28 +102,24 @@ char *hunt_path_normalize(const char *path, const char *system_root)
             collapse(d, '/');
         return d;
     }
-    char *low = hunt_lower(path);
-    char *root = hunt_lower(system_root ? system_root : "C:\\Windows");
-    struct buf out = BUF_INIT;
-    char *result = NULL;
-    if (low && root) {
-        for (char *p = low; *p; p++)
-            if (*p == '/')
-                *p = '\\';
-        for (char *p = root; *p; p++)
-            if (*p == '/')
-                *p = '\\';
-        size_t n = strlen(low);
-        while (n && (low[n - 1] == '"' || low[n - 1] == ' '))
-            low[--n] = '\0';
-        if (windows_prefix(&out, low, root) == 0 && buf_puts(&out, "") == 0) {
-            result = buf_steal(&out);
-            collapse(result, '\\');
-        }
+    const char *root_src = system_root ? system_root : "C:\\Windows";
+    size_t n = strlen(path), rn = strlen(root_src);
+    while (n && (path[n - 1] == '"' || path[n - 1] == ' '))
+        n--;
+    char stack[512], *low = n + rn + 2 <= sizeof stack ? stack : malloc(n + rn + 2);
+    char *result = malloc(n + rn + 3);
+    if (low && result) {
+        char *root = low + n + 1;
+        lower_backslashed(low, path, n);
+        lower_backslashed(root, root_src, rn);
+        windows_prefix(result, low, root);
+        collapse(result, '\\');
+    } else {
+        free(result);
+        result = NULL;
     }
-    buf_free(&out);
-    free(low);
-    free(root);
+    if (low != stack)
+        free(low);
     return result;
 }
 
@@ -115,11 +127,9 @@ const char *hunt_path_basename(const char *path)
 {
     if (!path)
         return NULL;
-    const char *b = path;
-    for (const char *p = path; *p; p++)
-        if (*p == '\\' || *p == '/')
-            b = p + 1;
-    return b;
+    const char *back = strrchr(path, '\\'), *slash = strrchr(path, '/');
+    const char *sep = !back ? slash : !slash ? back : back > slash ? back : slash;
+    return sep ? sep + 1 : path;
 }
 
 /* End of the first word of a command line (quotes honoured). */

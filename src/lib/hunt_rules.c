@@ -626,7 +626,9 @@ size_t hunt_ruleset_find(const struct hunt_ruleset *rs, const char *name, unsign
         return 0;
     for (size_t i = 0; i < rs->nprocs && n < max; i++) {
         const struct hunt_baseline *b = &rs->procs[i];
-        if (!(b->os & os))
+        /* Equal without case means equal first bytes once 0x20 is set: most names
+         * differ there, before any call. */
+        if (!(b->os & os) || (b->name[0] | 0x20) != (name[0] | 0x20))
             continue;
         bool linux_only = b->os == HUNT_OS_LINUX;
         if (linux_only ? strcmp(b->name, name) == 0 : strcasecmp(b->name, name) == 0)

@@ -40,6 +40,16 @@ static void test_normalize(void **state)
     /* Elsewhere stays elsewhere. */
     norm_is("D:\\Windows\\System32\\smss.exe", "d:\\windows\\system32\\smss.exe");
     norm_is("C:\\Users\\Public\\smss.exe", "c:\\users\\public\\smss.exe");
+    norm_is("SystemRoot\\System32\\smss.exe", want);
+    norm_is("SystemRootX\\smss.exe", "systemrootx\\smss.exe");
+    norm_is("\\\\server\\share\\smss.exe", "\\\\server\\share\\smss.exe");
+    /* A path longer than the stack copies the normalisation works in. */
+    char long_in[1200] = "\\SystemRoot", long_want[1200] = "c:\\windows";
+    for (int i = 0; i < 100; i++) {
+        strcat(long_in, "\\Directory");
+        strcat(long_want, "\\directory");
+    }
+    norm_is(long_in, long_want);
     /* Linux paths keep their case. */
     norm_is("/usr/sbin//SMSS", "/usr/sbin/SMSS");
     char *other = hunt_path_normalize("\\SystemRoot\\System32\\smss.exe", "D:\\WinNT");
@@ -53,6 +63,10 @@ static void test_cmdline(void **state)
     assert_string_equal(hunt_path_basename("C:\\Windows\\System32\\smss.exe"), "smss.exe");
     assert_string_equal(hunt_path_basename("/usr/sbin/smss"), "smss");
     assert_string_equal(hunt_path_basename("smss"), "smss");
+    /* Either separator, whichever comes last. */
+    assert_string_equal(hunt_path_basename("C:\\a/b\\c.exe"), "c.exe");
+    assert_string_equal(hunt_path_basename("C:/a\\b/c.exe"), "c.exe");
+    assert_string_equal(hunt_path_basename("C:\\a\\"), "");
     char *img = hunt_cmdline_image("\"C:\\Program Files\\x y\\a.exe\" -k");
     assert_string_equal(img, "C:\\Program Files\\x y\\a.exe");
     free(img);

@@ -2,7 +2,8 @@
  * exited smss child is fine; PID reuse), path (normalised spellings), look-alikes
  * (edit distance, confusables, right-to-left override), user, session (remote-desktop
  * sessions), instances (a persistent second master vs a reboot), persistent session
- * children, start time after boot, priority, smss arguments; and the Linux baseline. */
+ * children, start time after boot, priority, smss arguments; the Linux baseline; and
+ * the evidence a process keeps of its records. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -394,6 +395,63 @@ static void test_smss_roles(void **state)
     assert_int_equal(hunt_smss_role(&p), HUNT_SMSS_ODD);
     p.name = "csrss.exe";
     assert_int_equal(hunt_smss_role(&p), HUNT_NOT_SMSS);
+    p.name = "SMSS.EXE"; /* Windows names without case */
+    p.cmdline = "\\SystemRoot\\System32\\SMSS.EXE 00000001 0000003c";
+    assert_int_equal(hunt_smss_role(&p), HUNT_SMSS_CHILD);
+}
+
+/* The process p of the tree's current boot with PID pid. */
+static const struct hunt_proc *held(const struct hunt_tree *t, int64_t pid)
+{
+    const struct hunt_boot *b = hunt_tree_boot(t, hunt_tree_nboots(t) - 1);
+    for (const struct hunt_proc *p = b->head; p; p = p->next_in_boot)
+        if (p->pid == pid)
+            return p;
+    return NULL;
+}
+
+static void test_evidence(void **state)
+{
+    (void)state;
+    /* Each record of a process is named in its evidence: source#record (what), the
+     * number or the kind left out when the source has none, joined with "; ", and the
+     * list capped near a kilobyte however many records there are. */
+    struct hunt_ruleset rs;
+    struct diags d = DIAGS_INIT;
+    hunt_ruleset_init(&rs);
+    assert_int_equal(hunt_ruleset_load_default(&rs, &d), 0);
+    struct hunt_tree_options o = {.os = HUNT_OS_ALL, .keep_all = true};
+    struct world w = {0};
+    struct hunt_tree *t = hunt_tree_new(&rs, &o, collect, &w);
+    struct hunt_record r = {.kind = HUNT_REC_START, .pid = 700, .ppid = -1, .creator_pid = -1,
+                            .image = "C:\\x\\a.exe", .session = 1, .time = SEC(1),
+                            .exit_time = HUNT_TIME_UNKNOWN, .seen = HUNT_TIME_UNKNOWN,
+                            .os = HUNT_OS_WINDOWS, .source = "a.jsonl", .recno = 7,
+                            .what = "Sysmon 1"};
+    assert_int_equal(hunt_tree_add(t, &r), 0);
+    r.source = "b.csv", r.recno = 0, r.what = NULL;
+    assert_int_equal(hunt_tree_add(t, &r), 0);
+    r.kind = HUNT_REC_EXIT, r.time = SEC(5), r.source = "a.jsonl", r.recno = 18446744073709551615u;
+    r.what = "";
+    assert_int_equal(hunt_tree_add(t, &r), 0);
+    assert_string_equal(held(t, 700)->evidence,
+                        "a.jsonl#7 (Sysmon 1); b.csv; a.jsonl#18446744073709551615 ()");
+    r = (struct hunt_record){.kind = HUNT_REC_START, .pid = 800, .ppid = -1, .creator_pid = -1,
+                             .image = "C:\\x\\b.exe", .session = 1, .time = SEC(10),
+                             .exit_time = HUNT_TIME_UNKNOWN, .seen = HUNT_TIME_UNKNOWN,
+                             .os = HUNT_OS_WINDOWS, .source = "c.jsonl", .what = "Sysmon 1"};
+    for (int i = 1; i <= 500; i++) {
+        r.recno = (uint64_t)i;
+        assert_int_equal(hunt_tree_add(t, &r), 0);
+    }
+    const char *ev = held(t, 800)->evidence;
+    assert_true(strncmp(ev, "c.jsonl#1 (Sysmon 1); c.jsonl#2 (Sysmon 1)", 42) == 0);
+    assert_true(strlen(ev) >= 1024 && strlen(ev) < 1024 + 32);
+    hunt_tree_free(t);
+    for (size_t i = 0; i < w.n; i++)
+        hunt_finding_free(w.f[i]);
+    hunt_ruleset_free(&rs);
+    diags_free(&d);
 }
 
 int main(void)
@@ -414,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_instances),
         cmocka_unit_test(test_linux),
         cmocka_unit_test(test_smss_roles),
+        cmocka_unit_test(test_evidence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
